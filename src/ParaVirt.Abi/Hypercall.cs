@@ -1,0 +1,82 @@
+namespace ParaVirt.Abi;
+
+/// <summary>
+/// Hypercall numbers. A number, once published, keeps its meaning forever; new calls get new
+/// numbers. See docs/abi.md for each call's arguments and results.
+/// </summary>
+/// <remarks>
+/// Register convention: the number in RAX, arguments in RDI, RSI, RDX, R10, R8, R9 (in that order),
+/// the result in RAX. A negative result is a <see cref="HypercallStatus"/>.
+/// A guest calls the stub at <c>StartInfo.HypercallPage + number * HypercallPage.StubSize</c>
+/// with the System V calling convention; the stub moves RCX to R10 and performs the call.
+/// </remarks>
+public enum Hypercall : uint
+{
+    /// <summary>Returns <see cref="AbiVersion.Current"/>.</summary>
+    GetVersion = 0,
+
+    /// <summary>Returns feature word <c>arg0</c> (a bit set of <see cref="HypercallFeatures"/> for word 0).</summary>
+    GetFeatures = 1,
+
+    /// <summary>Does nothing and returns the VM's configured null value (0 by default). The exit floor plus dispatch.</summary>
+    Null = 2,
+
+    /// <summary>Writes <c>arg1</c> bytes at guest address <c>arg0</c> to the console; returns the count written.</summary>
+    ConsoleWrite = 3,
+
+    /// <summary>Stops the VM with exit code <c>arg0</c> and an optional reason text of <c>arg2</c> bytes at <c>arg1</c>. Does not return.</summary>
+    Shutdown = 4,
+
+    /// <summary>Runs <c>arg1</c> <see cref="MulticallEntry"/> entries at guest address <c>arg0</c> in one exit; returns the number run.</summary>
+    Multicall = 5,
+
+    /// <summary>Typed host call: a MessagePack request of <c>arg1</c> bytes at <c>arg0</c>; the response is written to <c>arg2</c>, capacity <c>arg3</c>. Returns the response length.</summary>
+    HostCall = 6,
+
+    /// <summary>One past the highest number ABI version 0 can express (0 to 127, one stub each in the hypercall page). Hypercall tables size themselves to it.</summary>
+    Limit = 128,
+}
+
+/// <summary>Feature bits returned by <see cref="Hypercall.GetFeatures"/> for word 0.</summary>
+public enum HypercallFeatures : ulong
+{
+    /// <summary>No feature.</summary>
+    None = 0,
+
+    /// <summary><see cref="Hypercall.ConsoleWrite"/> is available.</summary>
+    Console = 1UL << 0,
+
+    /// <summary><see cref="Hypercall.Multicall"/> is available.</summary>
+    Multicall = 1UL << 1,
+
+    /// <summary><see cref="Hypercall.HostCall"/> is available.</summary>
+    HostCall = 1UL << 2,
+}
+
+/// <summary>One entry of a <see cref="Hypercall.Multicall"/> list: 64 bytes, naturally aligned.</summary>
+public struct MulticallEntry
+{
+    /// <summary>The hypercall number.</summary>
+    public ulong Number;
+
+    /// <summary>Argument 0.</summary>
+    public ulong Arg0;
+
+    /// <summary>Argument 1.</summary>
+    public ulong Arg1;
+
+    /// <summary>Argument 2.</summary>
+    public ulong Arg2;
+
+    /// <summary>Argument 3.</summary>
+    public ulong Arg3;
+
+    /// <summary>Argument 4.</summary>
+    public ulong Arg4;
+
+    /// <summary>Argument 5.</summary>
+    public ulong Arg5;
+
+    /// <summary>Written by the host: the call's result.</summary>
+    public long Result;
+}

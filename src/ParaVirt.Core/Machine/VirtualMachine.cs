@@ -1,0 +1,308 @@
+using System;
+using System.Diagnostics;
+using System.Threading;
+using System.Threading.Tasks;
+using ParaVirt.Abi;
+using ParaVirt.Core.Bus;
+using ParaVirt.Core.Console;
+using ParaVirt.Core.Cpu;
+using ParaVirt.Core.Engine;
+using ParaVirt.Core.Hypercalls;
+using ParaVirt.Core.Memory;
+
+namespace ParaVirt.Core.Machine;
+
+/// <summary>
+/// A virtual machine: guest memory, a vCPU, the port and MMIO buses, the hypercall table, exit
+/// statistics, and the run loop that ties them together. Engine-neutral: the engine behind it
+/// (KVM, managed) only runs the vCPU until its next exit.
+/// </summary>
+/// <example>
+/// <code>
+/// using var vm = new VirtualMachine(new KvmHypervisor(), new VmOptions { MemorySize = 16 &lt;&lt; 20 });
+/// vm.Memory.TryWrite(entry, code);                 // or load a .pvimg with ImageLoader
+/// vm.PrepareEntry(entry);
+/// VmStopReason stop = vm.Run(TimeSpan.FromSeconds(5));
+/// Console.WriteLine($"{stop.Kind}: {vm.Exits.Total} exits");
+/// </code>
+/// </example>
+/// <remarks>
+/// The run loop never lets an exception escape: a device or handler that throws, an engine
+/// failure, or anything the guest does stops this VM with a <see cref="VmStopReason"/>; the host
+/// process and other VMs go on.
+/// </remarks>
+public sealed class VirtualMachine : IDisposable
+{
+    private readonly IVmBackend _backend;
+    private readonly IVcpuBackend _vcpu;
+    private VmStopReason? _stop;
+    private VmStopReason? _pendingStop;
+    private int _running;
+    private bool _disposed;
+
+    /// <summary>Creates a VM on <paramref name="engine"/>.</summary>
+    public VirtualMachine(IHypervisor engine, VmOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        options ??= new VmOptions();
+        EngineName = engine.Name;
+        Console = new GuestConsole(options.ConsoleOutput);
+        NullHypercallValue = options.NullHypercallValue;
+        var ports = new ushort[options.OpenPorts.Count];
+        for (int i = 0; i < ports.Length; i++)
+            ports[i] = options.OpenPorts[i];
+        _backend = engine.CreateVm(new VmBackendOptions(options.MemorySize, ports));
+        try
+        {
+            _vcpu = _backend.CreateVcpu(0);
+        }
+        catch
+        {
+            _backend.Dispose();
+            throw;
+        }
+        StandardHypercalls.RegisterAll(Hypercalls);
+    }
+
+    /// <summary>The engine's name ("kvm").</summary>
+    public string EngineName { get; }
+
+    /// <summary>Guest RAM.</summary>
+    public GuestMemory Memory => _backend.Memory;
+
+    /// <summary>Where the engine placed the platform pages.</summary>
+    public PlatformLayout Layout => _backend.Layout;
+
+    /// <summary>The port-I/O bus.</summary>
+    public IoBus PortBus { get; } = new("pio");
+
+    /// <summary>The MMIO bus.</summary>
+    public IoBus MmioBus { get; } = new("mmio");
+
+    /// <summary>This VM's hypercall table.</summary>
+    public HypercallTable Hypercalls { get; } = new();
+
+    /// <summary>Exit counters.</summary>
+    public ExitStatistics Exits { get; } = new();
+
+    /// <summary>The console.</summary>
+    public GuestConsole Console { get; }
+
+    /// <summary>The trap handler for full virtualization, or null (traps stop the VM).</summary>
+    public ITrapHandler? TrapHandler { get; set; }
+
+    /// <summary>What the <c>Null</c> hypercall returns.</summary>
+    public long NullHypercallValue { get; set; }
+
+    /// <summary>Feature word 0 reported by <c>GetFeatures</c>.</summary>
+    public HypercallFeatures Features { get; set; } = HypercallFeatures.Console | HypercallFeatures.Multicall;
+
+    /// <summary>vCPU 0's registers (valid between runs and inside exit handlers).</summary>
+    public ref Registers Registers => ref _vcpu.Registers;
+
+    /// <summary>Why the VM last stopped, or null if it has not run.</summary>
+    public VmStopReason? StopReason => _stop;
+
+    /// <summary>True once something (a handler, the host) asked the current run to end.</summary>
+    public bool IsStopping => Volatile.Read(ref _pendingStop) is not null;
+
+    /// <summary>
+    /// Writes the start-info page and points vCPU 0 at <paramref name="entry"/> with RSP at
+    /// <paramref name="stackTop"/> (default: the top of guest RAM) and RDI at the start-info page.
+    /// The entry's return address is the exit stub, so returning from it shuts the VM down.
+    /// </summary>
+    public void PrepareEntry(ulong entry, ulong stackTop = 0, ulong stackSize = 64 * 1024, ulong heapStart = 0, ulong heapEnd = 0,
+        ulong imageStart = 0, ulong imageEnd = 0, StartFlags flags = StartFlags.Deprivileged)
+    {
+        PlatformLayout layout = Layout;
+        if (stackTop == 0)
+            stackTop = layout.GuestRamEnd;
+        var info = new StartInfo
+        {
+            Magic = StartInfo.MagicValue,
+            AbiVersion = AbiVersion.Current,
+            Flags = (uint)flags,
+            HypercallPage = layout.HypercallPage,
+            MemorySize = Memory.Size,
+            HeapStart = heapStart,
+            HeapSize = heapEnd > heapStart ? heapEnd - heapStart : 0,
+            StackTop = stackTop,
+            StackSize = stackSize,
+            ImageStart = imageStart,
+            ImageEnd = imageEnd,
+            SharedInfo = layout.SharedInfoPage,
+        };
+        if (!Memory.TryWrite(layout.StartInfoPage, info))
+            throw new InvalidOperationException("the start-info page is outside guest memory");
+        // System V: at a function's entry RSP + 8 is 16-byte aligned, the return address at [RSP].
+        ulong rsp = (stackTop & ~0xFUL) - 8;
+        if (!Memory.TryWrite(rsp, layout.HypercallPage + HypercallPage.ExitStubOffset))
+            throw new ArgumentOutOfRangeException(nameof(stackTop), stackTop, "the stack is outside guest memory");
+        ref Registers r = ref Registers;
+        r = default;
+        r.Rip = entry;
+        r.Rsp = rsp;
+        r.Rdi = layout.StartInfoPage;
+        r.Rflags = Registers.ReservedOne;
+        _stop = null;
+    }
+
+    /// <summary>Asks the VM to stop with <paramref name="reason"/>; from any thread. The first reason wins.</summary>
+    public void Stop(VmStopReason reason)
+    {
+        ArgumentNullException.ThrowIfNull(reason);
+        if (Interlocked.CompareExchange(ref _pendingStop, reason, null) is null)
+            _vcpu.Kick();
+    }
+
+    /// <summary>Asks the VM to stop because the host wants it to.</summary>
+    public void RequestStop(string why = "stop requested by the host") =>
+        Stop(new VmStopReason(VmStopKind.StopRequested, -1, why));
+
+    /// <summary>Runs vCPU 0 on a dedicated thread; completes when the VM stops.</summary>
+    public Task<VmStopReason> RunAsync(TimeSpan? timeout = null)
+    {
+        var done = new TaskCompletionSource<VmStopReason>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() => done.SetResult(Run(timeout))) { IsBackground = true, Name = "vcpu0" };
+        thread.Start();
+        return done.Task;
+    }
+
+    /// <summary>
+    /// Runs vCPU 0 on the calling thread until the VM stops. <paramref name="timeout"/> arms the
+    /// watchdog: a guest still running then is stopped with <see cref="VmStopKind.Timeout"/>,
+    /// even if it spins without ever exiting.
+    /// </summary>
+    public VmStopReason Run(TimeSpan? timeout = null)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (Interlocked.Exchange(ref _running, 1) != 0)
+            throw new InvalidOperationException("the VM is already running");
+        Timer? watchdog = null;
+        try
+        {
+            _pendingStop = null;
+            if (timeout is { } limit)
+            {
+                watchdog = new Timer(static state =>
+                {
+                    var (vm, ms) = ((VirtualMachine, long))state!;
+                    vm.Stop(new VmStopReason(VmStopKind.Timeout, -1, $"watchdog: the guest ran past its {ms} ms limit"));
+                }, (this, (long)limit.TotalMilliseconds), limit, Timeout.InfiniteTimeSpan);
+            }
+            _stop = RunLoop();
+            return _stop;
+        }
+        finally
+        {
+            watchdog?.Dispose();
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
+    private VmStopReason RunLoop()
+    {
+        var exit = default(VcpuExit);
+        while (true)
+        {
+            if (Volatile.Read(ref _pendingStop) is { } requested)
+                return requested;
+            try
+            {
+                _vcpu.Run(ref exit);
+                Exits.Count(exit);
+                VmStopReason? stop = HandleExit(ref exit);
+                if (stop is not null)
+                    Stop(stop);
+            }
+            catch (Exception ex)
+            {
+                Stop(new VmStopReason(VmStopKind.HostError, -1, DescribeFailure(exit, ex)));
+            }
+        }
+    }
+
+    /// <summary>Handles one exit. Returns a stop reason to end the run, or null to resume the guest.</summary>
+    private VmStopReason? HandleExit(ref VcpuExit exit)
+    {
+        switch (exit.Reason)
+        {
+            case ExitReason.Hypercall:
+            {
+                ref Registers r = ref _vcpu.Registers;
+                r.Rax = (ulong)Hypercalls.Dispatch(this, r.Rax, HypercallArgs.FromRegisters(r));
+                return null;
+            }
+            case ExitReason.PortIo:
+                DispatchIo(PortBus, exit.Port, ref exit);
+                return null;
+            case ExitReason.Mmio:
+                DispatchIo(MmioBus, exit.Address, ref exit);
+                return null;
+            case ExitReason.Trap:
+            {
+                string? message = null;
+                if (TrapHandler is { } handler && handler.HandleTrap(this, exit, ref _vcpu.Registers, out message))
+                    return null;
+                return new VmStopReason(VmStopKind.UnhandledTrap, -1, message ?? TrapDescriber.Describe(this, exit));
+            }
+            case ExitReason.Interrupted:
+                return null; // a kick: the loop's stop check decides
+            case ExitReason.Halt:
+                return new VmStopReason(VmStopKind.Halted, -1, $"the vCPU halted at RIP 0x{exit.Rip:x} with nothing to wake it");
+            case ExitReason.Shutdown:
+                return new VmStopReason(VmStopKind.TripleFault, -1, $"triple fault (the CPU shut down) near RIP 0x{exit.Rip:x}");
+            case ExitReason.EntryFailure:
+                return new VmStopReason(VmStopKind.EntryFailure, -1, $"the hardware refused to enter the guest (reason 0x{exit.EngineCode:x})");
+            case ExitReason.InternalError:
+                return new VmStopReason(VmStopKind.EngineError, -1, $"the engine could not handle an exit (code 0x{exit.EngineCode:x}) near RIP 0x{exit.Rip:x}");
+            case ExitReason.Timeout:
+                return new VmStopReason(VmStopKind.Timeout, -1, "the guest's time limit expired");
+            default:
+                return new VmStopReason(VmStopKind.EngineError, -1, $"unexpected exit {exit.Reason} (engine code 0x{exit.EngineCode:x})");
+        }
+    }
+
+    private static void DispatchIo(IoBus bus, ulong address, ref VcpuExit exit)
+    {
+        // Invariant: Size and Count come from the engine, which bounded them to its data buffer.
+        Span<byte> data = exit.DataSpan;
+        int size = exit.Size;
+        for (int offset = 0; offset < data.Length; offset += size)
+        {
+            Span<byte> element = data.Slice(offset, size);
+            if (exit.IsWrite)
+                bus.Write(address, element);
+            else
+                bus.Read(address, element);
+        }
+    }
+
+    private string DescribeFailure(in VcpuExit exit, Exception ex)
+    {
+        string where = exit.Reason switch
+        {
+            ExitReason.Hypercall => $"hypercall {Hypercalls.NameOf((uint)Math.Min(_vcpu.Registers.Rax, uint.MaxValue)) ?? _vcpu.Registers.Rax.ToString()}",
+            ExitReason.PortIo => $"port 0x{exit.Port:x} device {PortBus.Resolve(exit.Port, exit.Size, out _)?.Name ?? "(none)"}",
+            ExitReason.Mmio => $"MMIO 0x{exit.Address:x} device {MmioBus.Resolve(exit.Address, exit.Size, out _)?.Name ?? "(none)"}",
+            ExitReason.Trap => $"trap handler for {ExceptionVectors.Mnemonic(exit.Vector)}",
+            _ => $"the {EngineName} engine",
+        };
+        return $"{where} failed: {ex.GetType().Name}: {ex.Message}";
+    }
+
+    /// <summary>Releases the VM: its vCPU, memory and every engine resource.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+            return;
+        if (Volatile.Read(ref _running) != 0)
+        {
+            RequestStop("the VM is being disposed");
+            SpinWait.SpinUntil(() => Volatile.Read(ref _running) == 0, 5000);
+        }
+        _disposed = true;
+        _vcpu.Dispose();
+        _backend.Dispose();
+    }
+}

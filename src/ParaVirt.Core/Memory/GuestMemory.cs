@@ -1,0 +1,192 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using System.Threading;
+
+namespace ParaVirt.Core.Memory;
+
+/// <summary>
+/// Guest-physical memory: one or more regions of host memory outside the GC heap. Every host
+/// access made on a guest-supplied address and length goes through a bounds- and overflow-checked
+/// method here that returns <c>false</c> rather than touch host memory outside the guest.
+/// </summary>
+/// <example>
+/// <code>
+/// using var memory = GuestMemory.Create(16 * 1024 * 1024);      // 16 MiB at guest address 0
+/// memory.TryWrite(0x1000, 42UL);                                 // host writes a value
+/// if (!memory.TryGetSpan(guestAddress, guestLength, out Span&lt;byte&gt; buffer))
+///     return HypercallStatus.BadAddress;                         // a hostile length is refused
+/// </code>
+/// </example>
+/// <remarks>
+/// An access must lie inside one region: like vm-memory's <c>get_slice</c>, an access that
+/// straddles two regions is refused even if they are adjacent. Methods are thread-safe with
+/// respect to each other; after <see cref="Dispose"/> every access fails.
+/// </remarks>
+public sealed unsafe class GuestMemory : IDisposable
+{
+    private readonly AnonymousMapping[] _mappings;
+    private readonly GuestRegion[] _regions;
+    private int _disposed;
+
+    private GuestMemory(AnonymousMapping[] mappings, GuestRegion[] regions)
+    {
+        _mappings = mappings;
+        _regions = regions;
+        foreach (GuestRegion region in regions)
+            Size += region.Size;
+    }
+
+    /// <summary>Creates guest memory of <paramref name="size"/> bytes at guest address 0.</summary>
+    /// <param name="size">Bytes of RAM, a non-zero multiple of 4096.</param>
+    public static GuestMemory Create(ulong size) => Create([(0UL, size)]);
+
+    /// <summary>Creates guest memory from non-overlapping (address, size) ranges, each page aligned.</summary>
+    public static GuestMemory Create(IReadOnlyList<(ulong GuestAddress, ulong Size)> ranges)
+    {
+        ArgumentNullException.ThrowIfNull(ranges);
+        if (ranges.Count == 0)
+            throw new ArgumentException("at least one region is required", nameof(ranges));
+        var sorted = new List<(ulong GuestAddress, ulong Size)>(ranges);
+        sorted.Sort((a, b) => a.GuestAddress.CompareTo(b.GuestAddress));
+        for (int i = 0; i < sorted.Count; i++)
+        {
+            (ulong address, ulong size) = sorted[i];
+            if (address % 4096 != 0 || size == 0 || size % 4096 != 0)
+                throw new ArgumentException($"region 0x{address:x}+0x{size:x} is not page aligned or empty", nameof(ranges));
+            if (address + size < address)
+                throw new ArgumentException($"region 0x{address:x}+0x{size:x} wraps around", nameof(ranges));
+            if (i > 0 && sorted[i - 1].GuestAddress + sorted[i - 1].Size > address)
+                throw new ArgumentException($"region 0x{address:x} overlaps its neighbour", nameof(ranges));
+        }
+
+        var mappings = new AnonymousMapping[sorted.Count];
+        var regions = new GuestRegion[sorted.Count];
+        try
+        {
+            for (int i = 0; i < sorted.Count; i++)
+            {
+                mappings[i] = new AnonymousMapping(sorted[i].Size);
+                regions[i] = new GuestRegion(sorted[i].GuestAddress, sorted[i].Size, (nint)mappings[i].Address);
+            }
+        }
+        catch
+        {
+            foreach (AnonymousMapping? mapping in mappings)
+                mapping?.Dispose();
+            throw;
+        }
+        return new GuestMemory(mappings, regions);
+    }
+
+    /// <summary>Total bytes of guest memory.</summary>
+    public ulong Size { get; }
+
+    /// <summary>The regions, sorted by guest address.</summary>
+    public ReadOnlySpan<GuestRegion> Regions => _regions;
+
+    /// <summary>Whether [<paramref name="address"/>, <paramref name="address"/> + <paramref name="length"/>) lies inside one region.</summary>
+    public bool IsValid(ulong address, ulong length) => Translate(address, length) != null;
+
+    /// <summary>
+    /// Translates a guest range to a host pointer, or returns null if the range leaves guest memory,
+    /// straddles regions or overflows. A zero length is valid at any address inside a region or at its end.
+    /// </summary>
+    /// <remarks>The pointer is valid until <see cref="Dispose"/>; callers must not keep it beyond the VM's life.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal byte* Translate(ulong address, ulong length)
+    {
+        // Invariant: for each region, offset = address - GuestAddress is computed only when
+        // address >= GuestAddress, and the test "length <= Size - offset" cannot overflow.
+        GuestRegion[] regions = _regions;
+        for (int i = 0; i < regions.Length; i++)
+        {
+            ref readonly GuestRegion region = ref regions[i];
+            if (address < region.GuestAddress)
+                break;
+            ulong offset = address - region.GuestAddress;
+            if (offset <= region.Size && length <= region.Size - offset)
+                return Volatile.Read(ref _disposed) == 0 ? (byte*)region.HostAddress + offset : null;
+        }
+        return null;
+    }
+
+    /// <summary>Gets a span over a guest range, or returns false if the range is not entirely guest memory.</summary>
+    public bool TryGetSpan(ulong address, ulong length, out Span<byte> span)
+    {
+        if (length > int.MaxValue)
+        {
+            span = default;
+            return false;
+        }
+        byte* pointer = Translate(address, length);
+        if (pointer == null)
+        {
+            span = default;
+            return false;
+        }
+        span = new Span<byte>(pointer, (int)length);
+        return true;
+    }
+
+    /// <summary>Copies guest bytes at <paramref name="address"/> into <paramref name="destination"/>.</summary>
+    public bool TryRead(ulong address, Span<byte> destination)
+    {
+        byte* pointer = Translate(address, (ulong)destination.Length);
+        if (pointer == null)
+            return false;
+        new ReadOnlySpan<byte>(pointer, destination.Length).CopyTo(destination);
+        return true;
+    }
+
+    /// <summary>Copies <paramref name="source"/> into guest memory at <paramref name="address"/>.</summary>
+    public bool TryWrite(ulong address, ReadOnlySpan<byte> source)
+    {
+        byte* pointer = Translate(address, (ulong)source.Length);
+        if (pointer == null)
+            return false;
+        source.CopyTo(new Span<byte>(pointer, source.Length));
+        return true;
+    }
+
+    /// <summary>Reads an unmanaged value (unaligned) at a guest address.</summary>
+    public bool TryRead<T>(ulong address, out T value) where T : unmanaged
+    {
+        byte* pointer = Translate(address, (ulong)sizeof(T));
+        if (pointer == null)
+        {
+            value = default;
+            return false;
+        }
+        value = Unsafe.ReadUnaligned<T>(pointer);
+        return true;
+    }
+
+    /// <summary>Writes an unmanaged value (unaligned) at a guest address.</summary>
+    public bool TryWrite<T>(ulong address, in T value) where T : unmanaged
+    {
+        byte* pointer = Translate(address, (ulong)sizeof(T));
+        if (pointer == null)
+            return false;
+        Unsafe.WriteUnaligned(pointer, value);
+        return true;
+    }
+
+    /// <summary>Fills a guest range with <paramref name="value"/>.</summary>
+    public bool TryFill(ulong address, ulong length, byte value)
+    {
+        if (!TryGetSpan(address, length, out Span<byte> span))
+            return false;
+        span.Fill(value);
+        return true;
+    }
+
+    /// <summary>Releases the host memory. Accesses made afterwards fail; a VM must be stopped first.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        foreach (AnonymousMapping mapping in _mappings)
+            mapping.Dispose();
+    }
+}
