@@ -1,3 +1,5 @@
+#pragma warning disable CS1591 // vector names are their own documentation
+
 namespace ParaVirt.Core.Cpu;
 
 /// <summary>x86 exception vectors (Intel SDM vol. 3, table 6-1).</summary>

@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
 
+#pragma warning disable CS1591 // register and vector names are their own documentation
+
 namespace ParaVirt.Core.Cpu;
 
 /// <summary>
