@@ -19,11 +19,31 @@ namespace ParaVirt.Core.Console;
 public sealed class GuestConsole
 {
     private readonly PipeWriter? _output;
+    private readonly PipeReader? _input;
     private long _written, _dropped;
     private bool _readerGone;
 
-    /// <summary>Creates a console writing to <paramref name="output"/> (or nowhere).</summary>
-    public GuestConsole(PipeWriter? output) => _output = output;
+    /// <summary>Creates a console writing to <paramref name="output"/> (or nowhere) and reading guest input from <paramref name="input"/> (or nothing).</summary>
+    public GuestConsole(PipeWriter? output, PipeReader? input = null)
+    {
+        _output = output;
+        _input = input;
+    }
+
+    /// <summary>
+    /// Takes up to <c>destination.Length</c> bytes of pending host-to-guest input without waiting.
+    /// Returns the count (0 when nothing is pending). Called on the vCPU thread.
+    /// </summary>
+    public int ReadInput(Span<byte> destination)
+    {
+        if (_input is null || destination.IsEmpty || !_input.TryRead(out ReadResult result))
+            return 0;
+        ReadOnlySequence<byte> buffer = result.Buffer;
+        int count = (int)Math.Min(buffer.Length, destination.Length);
+        buffer.Slice(0, count).CopyTo(destination);
+        _input.AdvanceTo(buffer.GetPosition(count));
+        return count;
+    }
 
     /// <summary>Bytes the guest wrote that reached the output.</summary>
     public long BytesWritten => Interlocked.Read(ref _written);

@@ -46,7 +46,7 @@ public sealed class VirtualMachine : IDisposable
         ArgumentNullException.ThrowIfNull(engine);
         options ??= new VmOptions();
         EngineName = engine.Name;
-        Console = new GuestConsole(options.ConsoleOutput);
+        Console = new GuestConsole(options.ConsoleOutput, options.ConsoleInput);
         NullHypercallValue = options.NullHypercallValue;
         var ports = new ushort[options.OpenPorts.Count];
         for (int i = 0; i < ports.Length; i++)

@@ -13,6 +13,9 @@ public sealed class VmOptions
     /// <summary>Where the guest console goes; null counts the bytes and drops them.</summary>
     public PipeWriter? ConsoleOutput { get; init; }
 
+    /// <summary>Where guest console input comes from; null means none.</summary>
+    public PipeReader? ConsoleInput { get; init; }
+
     /// <summary>Ports the guest may access with <c>in</c>/<c>out</c> without a trap (each access still exits to the host's port bus).</summary>
     public IReadOnlyList<ushort> OpenPorts { get; init; } = Array.Empty<ushort>();
 
