@@ -33,6 +33,35 @@ public enum Hypercall : uint
     /// <summary>Typed host call: a MessagePack request of <c>arg1</c> bytes at <c>arg0</c>; the response is written to <c>arg2</c>, capacity <c>arg3</c>. Returns the response length.</summary>
     HostCall = 6,
 
+    // Numbers 16 to 31: the virtio hypercall transport (docs/virtio.md). 25 to 31 are reserved for it.
+
+    /// <summary>Virtio transport: returns the number of virtio devices of this VM (indices 0 to count - 1).</summary>
+    VirtioDeviceCount = 16,
+
+    /// <summary>Virtio transport: writes a <c>Virtio.VirtioDeviceInfo</c> (16 bytes) for device <c>arg0</c> at guest address <c>arg1</c>; returns 0.</summary>
+    VirtioDeviceInfo = 17,
+
+    /// <summary>Virtio transport: returns device <c>arg0</c>'s offered feature word <c>arg1</c> (bits 32*arg1 to 32*arg1+31).</summary>
+    VirtioGetFeatures = 18,
+
+    /// <summary>Virtio transport: sets the driver's accepted feature word <c>arg1</c> of device <c>arg0</c> to the low 32 bits of <c>arg2</c>; returns 0.</summary>
+    VirtioSetFeatures = 19,
+
+    /// <summary>Virtio transport: returns device <c>arg0</c>'s status byte (<c>Virtio.VirtioDeviceStatus</c> bits).</summary>
+    VirtioGetStatus = 20,
+
+    /// <summary>Virtio transport: writes status <c>arg1</c> to device <c>arg0</c> (0 resets it); returns the status the device then holds.</summary>
+    VirtioSetStatus = 21,
+
+    /// <summary>Virtio transport: sets up queue <c>arg1</c> of device <c>arg0</c> with its descriptor table at <c>arg2</c>, available ring at <c>arg3</c>, used ring at <c>arg4</c> and size <c>arg5</c>; returns 0.</summary>
+    VirtioSetupQueue = 22,
+
+    /// <summary>Virtio transport: notifies queue <c>arg1</c> of device <c>arg0</c>; the device processes it before the call returns and returns the number of chains it completed.</summary>
+    VirtioNotify = 23,
+
+    /// <summary>Virtio transport: copies <c>arg3</c> bytes of device <c>arg0</c>'s configuration space from offset <c>arg1</c> to guest address <c>arg2</c>; returns the count.</summary>
+    VirtioReadConfig = 24,
+
     /// <summary>One past the highest number ABI version 0 can express (0 to 127, one stub each in the hypercall page). Hypercall tables size themselves to it.</summary>
     Limit = 128,
 }
