@@ -1,0 +1,86 @@
+using System;
+using System.Buffers.Binary;
+
+namespace ParaVirt.Devices.Emulated.Ata;
+
+/// <summary>
+/// Builds the 256-word IDENTIFY DEVICE block of a 28-bit LBA, PIO-only ATA disk (ATA/ATAPI-6
+/// §8.15). Strings are ASCII, space padded, two characters per word with the first character in the
+/// high byte (the spec's byte order, which a little-endian reader sees swapped).
+/// </summary>
+/// <example>
+/// <code>
+/// Span&lt;byte&gt; block = stackalloc byte[512];
+/// AtaIdentify.Build(block, new AtaGeometry(disk.SectorCount), "PARAVIRT ATA DISK", "PV0001", "1.0");
+/// </code>
+/// </example>
+public static class AtaIdentify
+{
+    /// <summary>The largest sector count a 28-bit LBA disk reports in words 60-61.</summary>
+    public const uint MaxLba28Sectors = 0x0FFF_FFFF;
+
+    /// <summary>Fills <paramref name="block"/> (512 bytes, little-endian words) for a disk of the given geometry.</summary>
+    /// <exception cref="ArgumentException"><paramref name="block"/> is not 512 bytes.</exception>
+    public static void Build(Span<byte> block, in AtaGeometry geometry, string model, string serial, string firmware)
+    {
+        if (block.Length != 512)
+            throw new ArgumentException("an IDENTIFY block is 512 bytes", nameof(block));
+        block.Clear();
+        uint lba28 = (uint)Math.Min(geometry.Sectors, MaxLba28Sectors);
+
+        SetWord(block, 0, 0x0040);                     // ATA device, fixed (non-removable)
+        SetWord(block, 1, geometry.DefaultCylinders);  // default CHS translation
+        SetWord(block, 3, geometry.DefaultHeads);
+        SetWord(block, 6, geometry.DefaultSectorsPerTrack);
+        SetString(block, 10, 20, serial);              // words 10-19
+        SetString(block, 23, 8, firmware);             // words 23-26
+        SetString(block, 27, 40, model);               // words 27-46
+        SetWord(block, 47, 0x8000);                    // READ/WRITE MULTIPLE not supported
+        SetWord(block, 49, 0x0200);                    // LBA supported; no DMA
+        SetWord(block, 50, 0x4000);                    // bit 14 shall be one
+        SetWord(block, 51, 0x0200);                    // PIO timing mode 2 (obsolete field)
+        SetWord(block, 53, 0x0003);                    // words 54-58 and 64-70 valid
+        SetWord(block, 54, geometry.CurrentCylinders);
+        SetWord(block, 55, geometry.CurrentHeads);
+        SetWord(block, 56, geometry.CurrentSectorsPerTrack);
+        uint chsCapacity = (uint)geometry.CurrentCylinders * geometry.CurrentHeads * geometry.CurrentSectorsPerTrack;
+        SetWord(block, 57, (ushort)chsCapacity);
+        SetWord(block, 58, (ushort)(chsCapacity >> 16));
+        SetWord(block, 60, (ushort)lba28);             // total 28-bit addressable sectors
+        SetWord(block, 61, (ushort)(lba28 >> 16));
+        SetWord(block, 64, 0x0003);                    // PIO modes 3 and 4
+        SetWord(block, 65, 120);                       // cycle times, ns
+        SetWord(block, 66, 120);
+        SetWord(block, 67, 120);
+        SetWord(block, 68, 120);
+        SetWord(block, 80, 0x007E);                    // ATA-1 .. ATA-6
+        SetWord(block, 82, 0x0020);                    // write cache supported
+        SetWord(block, 83, 0x5000);                    // bit 14 one; FLUSH CACHE supported; no 48-bit
+        SetWord(block, 84, 0x4000);
+        SetWord(block, 85, 0x0020);                    // write cache enabled
+        SetWord(block, 86, 0x1000);                    // FLUSH CACHE enabled; 48-bit not enabled
+        SetWord(block, 87, 0x4000);
+        // Words 100-103 (48-bit max LBA) stay zero: the 48-bit feature set is not implemented.
+
+        // Word 255: signature A5h and a checksum making the 512 bytes sum to zero (mod 256).
+        block[510] = 0xA5;
+        byte sum = 0;
+        for (int i = 0; i < 511; i++)
+            sum += block[i];
+        block[511] = (byte)(0 - sum);
+    }
+
+    private static void SetWord(Span<byte> block, int word, ushort value) =>
+        BinaryPrimitives.WriteUInt16LittleEndian(block.Slice(word * 2, 2), value);
+
+    private static void SetString(Span<byte> block, int firstWord, int length, string text)
+    {
+        for (int i = 0; i < length; i++)
+        {
+            char c = i < text.Length ? text[i] : ' ';
+            byte b = c is >= ' ' and <= '~' ? (byte)c : (byte)'?';
+            // Character 2k goes in the high byte of the word, character 2k+1 in the low byte.
+            block[firstWord * 2 + (i ^ 1)] = b;
+        }
+    }
+}
