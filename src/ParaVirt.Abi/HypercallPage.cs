@@ -23,7 +23,7 @@ public static class HypercallPage
 /// <summary>I/O ports with a fixed meaning in the ParaVirt platform.</summary>
 public static class PlatformPorts
 {
-    /// <summary>The port a hypercall stub writes to (<c>out 0xE4, eax</c>). Open to the guest in the TSS I/O bitmap.</summary>
+    /// <summary>The port a hypercall stub writes one byte to (<c>out 0xE4, al</c>; the number is in RAX). Only this one port is open to the guest in the TSS I/O bitmap: a wider access would need the next ports open too.</summary>
     public const ushort Hypercall = 0xE4;
 
     /// <summary>The port the ring-0 trap trampolines write to. Closed to the guest: a guest <c>out</c> to it raises #GP.</summary>

@@ -1,0 +1,38 @@
+using ParaVirt.Core.Engine;
+
+namespace ParaVirt.Kvm;
+
+/// <summary>
+/// The KVM engine: runs guests in hardware VMs through <c>/dev/kvm</c>, deprivileged at CPL3
+/// with a host-built long-mode platform (see <see cref="Platform.KvmPlatform"/>).
+/// </summary>
+/// <example>
+/// <code>
+/// if (!KvmHypervisor.IsAvailable(out string why)) { Console.Error.WriteLine(why); return 1; }
+/// using var vm = new VirtualMachine(new KvmHypervisor(), new VmOptions());
+/// </code>
+/// </example>
+public sealed class KvmHypervisor : IHypervisor
+{
+    /// <inheritdoc />
+    public string Name => "kvm";
+
+    /// <summary>Whether KVM can run ParaVirt guests here; if not, <paramref name="reason"/> says why in one line.</summary>
+    public static bool IsAvailable(out string reason)
+    {
+        try
+        {
+            KvmDevice.Open();
+            reason = "";
+            return true;
+        }
+        catch (KvmUnavailableException ex)
+        {
+            reason = ex.Message;
+            return false;
+        }
+    }
+
+    /// <inheritdoc />
+    public IVmBackend CreateVm(in VmBackendOptions options) => new KvmVm(KvmDevice.Open(), options);
+}

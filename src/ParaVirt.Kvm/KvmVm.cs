@@ -1,0 +1,89 @@
+using System;
+using ParaVirt.Core.Engine;
+using ParaVirt.Core.Memory;
+using ParaVirt.Kvm.Interop;
+using ParaVirt.Kvm.Platform;
+
+namespace ParaVirt.Kvm;
+
+/// <summary>
+/// One KVM VM: the VM file descriptor, guest RAM in memory slot 0, and the platform the host
+/// builds itself (page tables, GDT, TSS with I/O bitmap, IDT, trampolines, hypercall page).
+/// No BIOS, no bootloader. Disposing closes every descriptor and unmaps every mapping.
+/// </summary>
+internal sealed unsafe class KvmVm : IVmBackend
+{
+    private readonly KvmDevice _kvm;
+    private int _fd;
+    private bool _vcpuCreated;
+
+    public KvmVm(KvmDevice kvm, in VmBackendOptions options)
+    {
+        _kvm = kvm;
+        ulong size = options.MemorySize;
+        if (size < KvmPlatform.MinMemory || size > KvmPlatform.MaxMemory || size % (2UL << 20) != 0)
+            throw new ArgumentOutOfRangeException(nameof(options), size,
+                $"guest memory must be a multiple of 2 MiB from {KvmPlatform.MinMemory >> 20} MiB to {KvmPlatform.MaxMemory >> 20} MiB");
+
+        _fd = KvmException.Check(LibC.Ioctl(kvm.Fd, KvmIoctl.CreateVm, 0), "KVM_CREATE_VM");
+        try
+        {
+            Memory = GuestMemory.Create(size);
+            GuestRegion region = Memory.Regions[0];
+            var slot = new KvmUserspaceMemoryRegion
+            {
+                Slot = 0,
+                GuestPhysAddr = region.GuestAddress,
+                MemorySize = region.Size,
+                UserspaceAddr = (ulong)region.HostAddress,
+            };
+            KvmException.Check(LibC.Ioctl(_fd, KvmIoctl.SetUserMemoryRegion, &slot), "KVM_SET_USER_MEMORY_REGION");
+
+            PageTables.Build(Memory);
+            DescriptorTables.Build(Memory, options.OpenPorts.Span, Trampolines.Entries);
+            if (!Memory.TryWrite(KvmPlatform.Trampolines, Trampolines.Code) ||
+                !Memory.TryWrite(KvmPlatform.HypercallPage, Trampolines.HypercallPageCode))
+                throw new InvalidOperationException("platform code does not fit guest memory");
+
+            Layout = new PlatformLayout(
+                HypercallPage: KvmPlatform.HypercallPage,
+                StartInfoPage: KvmPlatform.StartInfoPage,
+                SharedInfoPage: KvmPlatform.SharedInfoPage,
+                GuestRamStart: KvmPlatform.GuestRamStart,
+                GuestRamEnd: size,
+                MmioStart: KvmPlatform.MmioStart,
+                MmioEnd: KvmPlatform.MmioEnd);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public GuestMemory Memory { get; } = null!;
+
+    public PlatformLayout Layout { get; }
+
+    internal int Fd => _fd;
+
+    public IVcpuBackend CreateVcpu(int index)
+    {
+        // One vCPU per VM for now: each extra vCPU needs its own TSS and ring-0 stack.
+        if (index != 0 || _vcpuCreated)
+            throw new NotSupportedException("the KVM engine runs one vCPU per VM");
+        var vcpu = new KvmVcpu(this, _kvm, index);
+        _vcpuCreated = true;
+        return vcpu;
+    }
+
+    public void Dispose()
+    {
+        if (_fd > 0)
+        {
+            LibC.Close(_fd);
+            _fd = -1;
+        }
+        Memory?.Dispose();
+    }
+}

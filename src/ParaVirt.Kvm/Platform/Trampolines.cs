@@ -1,0 +1,93 @@
+using System;
+using System.IO;
+using Iced.Intel;
+using ParaVirt.Abi;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace ParaVirt.Kvm.Platform;
+
+/// <summary>
+/// The only code that runs at ring 0 in a ParaVirt VM, generated with Iced's assembler. Each IDT
+/// vector enters a stub that pushes an error code (a zero where the CPU pushes none) and the vector,
+/// then the common tail writes to the trap port (an exit to the host, which reads the frame from the
+/// ring-0 stack, handles the trap, and may rewrite the frame) and returns to the guest with iretq.
+/// Also generates the hypercall page the guest calls through.
+/// </summary>
+internal static class Trampolines
+{
+    private static readonly Lazy<(byte[] Code, ulong[] Entries, ulong ExitRip)> s_trampolines = new(AssembleTrampolines);
+    private static readonly Lazy<byte[]> s_hypercallPage = new(AssembleHypercallPage);
+
+    /// <summary>The trampoline page's bytes (at <see cref="KvmPlatform.Trampolines"/>).</summary>
+    public static ReadOnlySpan<byte> Code => s_trampolines.Value.Code;
+
+    /// <summary>The entry address of each of the 256 vectors.</summary>
+    public static ReadOnlySpan<ulong> Entries => s_trampolines.Value.Entries;
+
+    /// <summary>The hypercall page's bytes (at <see cref="KvmPlatform.HypercallPage"/>).</summary>
+    public static ReadOnlySpan<byte> HypercallPageCode => s_hypercallPage.Value;
+
+    private static (byte[], ulong[], ulong) AssembleTrampolines()
+    {
+        var a = new Assembler(64);
+        Label common = a.CreateLabel("common");
+        var labels = new Label[256];
+        for (int vector = 0; vector < 256; vector++)
+        {
+            labels[vector] = a.CreateLabel($"vector{vector}");
+            a.Label(ref labels[vector]);
+            if (!ParaVirt.Core.Cpu.ExceptionVectors.HasErrorCode((byte)vector) || vector >= 32)
+                a.push(0);
+            a.push(vector < 128 ? vector : vector - 256); // sign-extended imm8; the host masks to a byte
+            a.jmp(common);
+        }
+        a.Label(ref common);
+        a.@out((byte)PlatformPorts.Trap, al);   // exit: the host reads and may rewrite the frame at RSP
+        a.add(rsp, 16);                   // drop vector and error code
+        a.iretq();
+
+        var stream = new MemoryStream();
+        AssemblerResult result = a.Assemble(new StreamCodeWriter(stream), KvmPlatform.Trampolines, BlockEncoderOptions.ReturnNewInstructionOffsets);
+        byte[] code = stream.ToArray();
+        if (code.Length > 4096)
+            throw new InvalidOperationException($"trampolines take {code.Length} bytes, more than a page");
+        var entries = new ulong[256];
+        for (int vector = 0; vector < 256; vector++)
+            entries[vector] = result.GetLabelRIP(labels[vector]);
+        return (code, entries, result.GetLabelRIP(common));
+    }
+
+    private static byte[] AssembleHypercallPage()
+    {
+        var page = new byte[4096];
+        page.AsSpan().Fill(0xCC); // int3 between stubs
+        for (uint number = 0; number < HypercallPage.StubCount; number++)
+        {
+            var a = new Assembler(64);
+            if (number * HypercallPage.StubSize == HypercallPage.ExitStubOffset)
+            {
+                // Return from the entry point: shutdown(rax), never returns.
+                a.mov(rdi, rax);
+                a.xor(esi, esi);
+                a.xor(edx, edx);
+                a.mov(eax, (uint)Hypercall.Shutdown);
+                a.@out((byte)PlatformPorts.Hypercall, al);
+                a.ud2();
+            }
+            else
+            {
+                a.mov(r10, rcx);                 // System V's 4th argument to the ABI's R10
+                a.mov(eax, number);
+                a.@out((byte)PlatformPorts.Hypercall, al);
+                a.ret();
+            }
+            var stream = new MemoryStream();
+            a.Assemble(new StreamCodeWriter(stream), KvmPlatform.HypercallPage + number * HypercallPage.StubSize);
+            byte[] stub = stream.ToArray();
+            if (stub.Length > HypercallPage.StubSize)
+                throw new InvalidOperationException($"hypercall stub {number} is {stub.Length} bytes");
+            stub.CopyTo(page, (int)(number * HypercallPage.StubSize));
+        }
+        return page;
+    }
+}
