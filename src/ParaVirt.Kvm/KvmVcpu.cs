@@ -34,6 +34,11 @@ internal sealed unsafe class KvmVcpu : IVcpuBackend
     private bool _inTrap;
     private ulong _trampolineRip, _trampolineRsp, _trampolineRflags;
 
+    // The registers as KVM reported them at the last exit: compared before the next run so that
+    // s.regs are marked dirty only when the host changed them (see Run).
+    private Registers _atExit;
+    private bool _forceDirty = true;
+
     public KvmVcpu(KvmVm vm, KvmDevice kvm, int index)
     {
         _vm = vm;
@@ -71,10 +76,15 @@ internal sealed unsafe class KvmVcpu : IVcpuBackend
             _threadManagedId = managedId;
         }
 
-        // Invariant: s.regs holds the registers the guest must resume with; marking them dirty makes
-        // KVM load them before it completes a pending I/O (which then writes RAX for an IN).
+        // Invariant: s.regs holds the registers the guest must resume with. They are marked dirty
+        // only if the host changed them since the exit: on this machine's KVM (kvm_pvm), loading
+        // unchanged registers on re-entry overwrites what KVM's completion of an IN or an MMIO read
+        // writes into the destination register. A handler that changes registers on such an exit
+        // wins over the completion, which is what it asked for.
         run->KvmValidRegs = KvmRun.SyncRegs;
-        run->KvmDirtyRegs = KvmRun.SyncRegs;
+        bool dirty = _forceDirty || !AsBytes(ref run->Regs).SequenceEqual(AsBytes(ref _atExit));
+        run->KvmDirtyRegs = dirty ? KvmRun.SyncRegs : 0;
+        _forceDirty = false;
         int rc = LibC.Ioctl(_fd, KvmIoctl.Run, 0);
         exit = default;
         if (rc < 0)
@@ -85,12 +95,14 @@ internal sealed unsafe class KvmVcpu : IVcpuBackend
                 // A kick: immediate_exit is cleared only now, after KVM_RUN has returned, so a kick
                 // that lands between the stop check and KVM_RUN is never lost.
                 Volatile.Write(ref run->ImmediateExit, 0);
+                _atExit = run->Regs;
                 exit.Reason = ExitReason.Interrupted;
                 return;
             }
             throw new KvmException("KVM_RUN", errno);
         }
 
+        _atExit = run->Regs;
         exit.Rip = run->Regs.Rip;
         exit.EngineCode = run->ExitReason;
         switch (run->ExitReason)
@@ -210,6 +222,9 @@ internal sealed unsafe class KvmVcpu : IVcpuBackend
         _inTrap = false;
     }
 
+    private static ReadOnlySpan<byte> AsBytes(ref Registers registers) =>
+        MemoryMarshal.AsBytes(new ReadOnlySpan<Registers>(ref registers));
+
     public void Kick()
     {
         KvmRun* run = _run;
@@ -256,14 +271,15 @@ internal sealed unsafe class KvmVcpu : IVcpuBackend
         s.Idt = new KvmDtable { Base = KvmPlatform.Idt, Limit = 256 * 16 - 1 };
         const ulong PE = 1, MP = 2, ET = 0x10, NE = 0x20, WP = 0x10000, PG = 0x8000_0000;
         const ulong PAE = 0x20, OSFXSR = 0x200, OSXMMEXCPT = 0x400;
-        const ulong LME = 0x100, LMA = 0x400;
+        const ulong LME = 0x100, LMA = 0x400, NXE = 0x800;
         s.Cr0 = PE | MP | ET | NE | WP | PG;
         s.Cr3 = KvmPlatform.Pml4;
         s.Cr4 = PAE | OSFXSR | OSXMMEXCPT;
-        s.Efer = LME | LMA;
+        s.Efer = LME | LMA | NXE; // NXE also makes #PF report instruction fetches (error code bit 4)
         KvmException.Check(LibC.Ioctl(_fd, KvmIoctl.SetSregs, &s), "KVM_SET_SREGS");
         _run->Regs = default;
         _run->Regs.Rflags = Registers.ReservedOne;
+        _forceDirty = true;
     }
 
     public void Dispose()
