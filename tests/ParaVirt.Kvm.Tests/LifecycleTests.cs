@@ -6,11 +6,24 @@ namespace ParaVirt.Kvm.Tests;
 
 public class LifecycleTests : KvmFixture
 {
-    private static int OpenDescriptors() => Directory.GetFiles("/proc/self/fd").Length;
+    private static string[] OpenDescriptors() =>
+        Directory.GetFiles("/proc/self/fd").Select(fd => new FileInfo(fd).LinkTarget ?? "").ToArray();
+
+    /// <summary>Descriptors KVM hands out per VM and per vCPU (anon_inode:kvm-vm, anon_inode:kvm-vcpu:N).</summary>
+    private static int KvmDescriptors() => OpenDescriptors().Count(target => target.StartsWith("anon_inode:kvm-", StringComparison.Ordinal));
 
     private static string[] Mappings() => File.ReadAllLines("/proc/self/maps");
 
     private static int KvmMappings() => Mappings().Count(line => line.Contains("kvm", StringComparison.Ordinal));
+
+    /// <summary>Guest RAM of a size nothing else in the process maps, so its mappings can be counted.</summary>
+    private const ulong DistinctRamSize = 6UL << 20;
+
+    private static int RamMappings() => Mappings().Count(line =>
+    {
+        string[] range = line.Split(' ')[0].Split('-');
+        return Convert.ToUInt64(range[1], 16) - Convert.ToUInt64(range[0], 16) == DistinctRamSize;
+    });
 
     [Test]
     public void CreatingAndDisposingAThousandVmsLeaksNothing()
@@ -22,26 +35,29 @@ public class LifecycleTests : KvmFixture
             using var warm = CreateVm(a => { a.mov(eax, 1); a.ret(); });
             RunToStop(warm);
         }
-        int fds = OpenDescriptors();
-        int maps = Mappings().Length;
+        int fds = OpenDescriptors().Length;
+        int ram = RamMappings();
+        Assert.That(KvmDescriptors(), Is.Zero, "no VM or vCPU descriptor is open between VMs");
         Assert.That(KvmMappings(), Is.Zero, "no kvm_run page is mapped between VMs");
 
         for (int i = 0; i < 1000; i++)
         {
-            using var vm = CreateVm(a => { a.mov(eax, 5); a.ret(); });
+            using var vm = CreateVm(a => { a.mov(eax, 5); a.ret(); }, new VmOptions { MemorySize = DistinctRamSize });
             if (i == 0)
+            {
                 Assert.That(KvmMappings(), Is.EqualTo(1), "a live VM maps its kvm_run page (so the check below can see a leak)");
+                Assert.That(KvmDescriptors(), Is.EqualTo(2), "a live VM holds a VM and a vCPU descriptor");
+                Assert.That(RamMappings(), Is.EqualTo(ram + 1), "a live VM maps its RAM");
+            }
             VmStopReason stop = RunToStop(vm);
             if (stop.ExitCode != 5)
                 Assert.Fail($"VM {i} stopped with {stop}");
         }
 
-        Assert.That(OpenDescriptors(), Is.EqualTo(fds), "file descriptors");
+        Assert.That(KvmDescriptors(), Is.Zero, "VM and vCPU descriptors");
+        Assert.That(OpenDescriptors().Length - fds, Is.LessThan(10), "other descriptors (the test host may open a few)");
         Assert.That(KvmMappings(), Is.Zero, "kvm_run mappings");
-        // Each VM maps its RAM and its kvm_run page: a leak would add at least 1,000 mappings. The
-        // runtime itself may add a few (GC regions, JIT), so allow a small constant.
-        int after = Mappings().Length;
-        Assert.That(after - maps, Is.LessThan(50), $"memory mappings {maps} -> {after}");
+        Assert.That(RamMappings(), Is.EqualTo(ram), "guest RAM mappings");
     }
 
     [Test]
