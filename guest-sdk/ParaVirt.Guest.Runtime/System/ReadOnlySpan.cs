@@ -1,0 +1,74 @@
+using System.Runtime.CompilerServices;
+
+namespace System;
+
+/// <summary>A bounds-checked read-only view of contiguous memory (also how C# exposes <c>"..."u8</c> literals).</summary>
+public readonly ref struct ReadOnlySpan<T>
+{
+    private readonly ref T _reference;
+    private readonly int _length;
+
+    /// <summary>A span over <paramref name="length"/> elements at <paramref name="pointer"/>.</summary>
+    public unsafe ReadOnlySpan(void* pointer, int length)
+    {
+        if (length < 0)
+            Internal.Runtime.GuestFailFast.Fail("ReadOnlySpan length is negative");
+        _reference = ref Unsafe.AsRef<T>(pointer);
+        _length = length;
+    }
+
+    /// <summary>A span over a whole array.</summary>
+    public ReadOnlySpan(T[] array)
+    {
+        if (array is null)
+            return;
+        _reference = ref Unsafe.As<byte, T>(ref Unsafe.As<RawArrayData>(array).Data);
+        _length = array.Length;
+    }
+
+    /// <summary>A span over <paramref name="length"/> elements starting at <paramref name="reference"/>.</summary>
+    public ReadOnlySpan(ref T reference, int length)
+    {
+        _reference = ref reference;
+        _length = length;
+    }
+
+    /// <summary>The number of elements.</summary>
+    public int Length => _length;
+
+    /// <summary>True when the span has no elements.</summary>
+    public bool IsEmpty => _length == 0;
+
+    /// <summary>The element at <paramref name="index"/>; out of range stops the VM.</summary>
+    public ref readonly T this[int index]
+    {
+        get
+        {
+            if ((uint)index >= (uint)_length)
+                Internal.Runtime.GuestFailFast.Fail("ReadOnlySpan index out of range");
+            return ref Unsafe.Add(ref _reference, (nint)(uint)index);
+        }
+    }
+
+    /// <summary>A reference to the first element (for <c>fixed</c>).</summary>
+    public ref readonly T GetPinnableReference() => ref _reference;
+
+    /// <summary>The elements from <paramref name="start"/> on.</summary>
+    public ReadOnlySpan<T> Slice(int start)
+    {
+        if ((uint)start > (uint)_length)
+            Internal.Runtime.GuestFailFast.Fail("ReadOnlySpan.Slice out of range");
+        return new ReadOnlySpan<T>(ref Unsafe.Add(ref _reference, (nint)(uint)start), _length - start);
+    }
+
+    /// <summary><paramref name="length"/> elements from <paramref name="start"/>.</summary>
+    public ReadOnlySpan<T> Slice(int start, int length)
+    {
+        if ((ulong)(uint)start + (ulong)(uint)length > (ulong)(uint)_length)
+            Internal.Runtime.GuestFailFast.Fail("ReadOnlySpan.Slice out of range");
+        return new ReadOnlySpan<T>(ref Unsafe.Add(ref _reference, (nint)(uint)start), length);
+    }
+
+    /// <summary>A span over a whole array.</summary>
+    public static implicit operator ReadOnlySpan<T>(T[] array) => new(array);
+}

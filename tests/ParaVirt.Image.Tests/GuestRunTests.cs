@@ -1,0 +1,43 @@
+using System.IO.Pipelines;
+using ParaVirt.Core.Machine;
+
+namespace ParaVirt.Image.Tests;
+
+/// <summary>Real C# guest kernels, built by `dotnet build`, run on KVM.</summary>
+public class GuestRunTests : KvmTestBase
+{
+    [Test]
+    public void HelloPrintsItsChecksumAndExitsWithZero()
+    {
+        var console = new Pipe();
+        using VirtualMachine vm = CreateVm(console);
+        ImageLoader.Load(vm, PvImageReader.ReadFile(Guests.HelloImage));
+
+        VmStopReason stop = vm.Run(TimeSpan.FromSeconds(10));
+        string text = ReadAll(console);
+        TestContext.Out.WriteLine(text);
+        TestContext.Out.WriteLine($"{stop}; {vm.Exits.Total} exits");
+
+        Assert.That(text, Does.StartWith("Hello from a C# guest kernel\n"));
+        Assert.That(text, Does.Contain($"crc32 = 0x{Guests.HelloChecksum:x8} (ok)"));
+        Assert.That(text, Does.Contain("abi 0x1, heap 0x"));
+        Assert.That(stop.Kind, Is.EqualTo(VmStopKind.GuestShutdown), stop.Message);
+        Assert.That(stop.ExitCode, Is.Zero);
+    }
+
+    [Test]
+    public void GuestThatExhaustsTheHeapStopsWithAReason()
+    {
+        var console = new Pipe();
+        using VirtualMachine vm = CreateVm(console, memorySize: 8UL << 20);
+        ImageLoader.Load(vm, PvImageReader.ReadFile(Guests.OutOfMemoryImage));
+
+        VmStopReason stop = vm.Run(TimeSpan.FromSeconds(10));
+        string text = ReadAll(console);
+
+        Assert.That(text, Does.Contain("allocating until it runs out"));
+        Assert.That(stop.Kind, Is.EqualTo(VmStopKind.GuestShutdown), stop.Message);
+        Assert.That(stop.ExitCode, Is.EqualTo(134));
+        Assert.That(stop.Message, Is.EqualTo("guest fail-fast: out of heap memory (the bump allocator never frees)"));
+    }
+}

@@ -1,0 +1,29 @@
+using System.IO.Pipelines;
+using System.Text;
+using ParaVirt.Core.Machine;
+using ParaVirt.Kvm;
+
+namespace ParaVirt.Image.Tests;
+
+/// <summary>Base for tests that load images into a real VM: skipped, with the reason, where KVM is unusable.</summary>
+public abstract class KvmTestBase
+{
+    [SetUp]
+    public void RequireKvm()
+    {
+        if (!KvmHypervisor.IsAvailable(out string reason))
+            Assert.Ignore($"KVM is not usable here: {reason}");
+    }
+
+    protected static VirtualMachine CreateVm(Pipe? console = null, ulong memorySize = 16UL << 20) =>
+        new(new KvmHypervisor(), new VmOptions { MemorySize = memorySize, ConsoleOutput = console?.Writer });
+
+    protected static string ReadAll(Pipe pipe)
+    {
+        pipe.Writer.Complete();
+        ReadResult result = pipe.Reader.ReadAsync().AsTask().GetAwaiter().GetResult();
+        string text = Encoding.UTF8.GetString(result.Buffer);
+        pipe.Reader.AdvanceTo(result.Buffer.End);
+        return text;
+    }
+}
