@@ -1,0 +1,34 @@
+using System;
+using System.IO;
+using Iced.Intel;
+using ParaVirt.Core.Machine;
+using ParaVirt.Kvm;
+using ParaVirt.Kvm.Platform;
+
+namespace ParaVirt.Benchmarks;
+
+/// <summary>Small hand-assembled guests for the engine benchmarks (the workload benchmarks use C# guest images).</summary>
+internal static class GuestCode
+{
+    public const ulong Entry = KvmPlatform.GuestRamStart;
+
+    /// <summary>Creates a 4 MiB KVM VM whose vCPU enters the code <paramref name="build"/> emits.</summary>
+    public static VirtualMachine CreateVm(Action<Assembler> build, VmOptions? options = null)
+    {
+        var a = new Assembler(64);
+        build(a);
+        var stream = new MemoryStream();
+        a.Assemble(new StreamCodeWriter(stream), Entry);
+        var vm = new VirtualMachine(new KvmHypervisor(), options ?? new VmOptions { MemorySize = 4UL << 20 });
+        vm.Memory.TryWrite(Entry, stream.ToArray());
+        vm.PrepareEntry(Entry);
+        return vm;
+    }
+
+    /// <summary>Emits a call through the hypercall page stub of <paramref name="number"/>.</summary>
+    public static void Hypercall(Assembler a, uint number)
+    {
+        a.mov(AssemblerRegisters.r11, KvmPlatform.HypercallPage + number * ParaVirt.Abi.HypercallPage.StubSize);
+        a.call(AssemblerRegisters.r11);
+    }
+}
