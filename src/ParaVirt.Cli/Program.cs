@@ -22,6 +22,7 @@ public static class Program
     private static readonly Dictionary<string, (string Help, Func<IReadOnlyList<string>, int> Run)> Commands = new(StringComparer.Ordinal)
     {
         ["info"] = (InfoCommand.Help, a => InfoCommand.Run(a, Console.Out)),
+        ["run"] = (RunCommand.Help, RunCommand.Run),
     };
 
     /// <summary>Runs the command line and returns the process exit code.</summary>

@@ -1,0 +1,25 @@
+using System;
+using System.IO;
+using ParaVirt.Core.Hypercalls;
+using ParaVirt.Core.Machine;
+
+namespace ParaVirt.Cli.Commands;
+
+/// <summary>The end-of-run summary: stop reason, wall time, exits by reason, hypercalls by name.</summary>
+internal static class RunSummary
+{
+    public static void Write(TextWriter output, VirtualMachine vm, VmStopReason stop, TimeSpan wall)
+    {
+        output.WriteLine();
+        output.WriteLine($"-- {stop.Kind}: {stop.Message}");
+        output.WriteLine($"-- engine {vm.EngineName}, wall time {wall.TotalMilliseconds:F1} ms, {vm.Exits.Total} exits");
+        foreach ((string reason, long count) in vm.Exits.ByReason())
+            output.WriteLine($"--   exits {reason,-12} {count,10}");
+        foreach ((string instruction, long count) in vm.Exits.TrapsByInstruction)
+            output.WriteLine($"--   trap  {instruction,-12} {count,10}");
+        foreach (HypercallStatistics call in vm.Hypercalls.GetStatistics())
+            output.WriteLine($"--   hypercall {call.Name,-20} {call.Calls,10} calls {call.TotalTime.TotalMicroseconds,12:F1} us");
+        if (vm.PortBus.UnclaimedReads + vm.PortBus.UnclaimedWrites > 0)
+            output.WriteLine($"--   unclaimed port accesses {vm.PortBus.UnclaimedReads + vm.PortBus.UnclaimedWrites}");
+    }
+}
