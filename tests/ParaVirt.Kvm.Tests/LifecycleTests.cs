@@ -88,4 +88,23 @@ public class LifecycleTests : KvmFixture
         Assert.That(second.ExitCode, Is.EqualTo(first.ExitCode));
         Assert.That(first.ExitCode, Is.EqualTo((int)vm.Layout.StartInfoPage + 1), "RDI holds the start-info page");
     }
+
+    [Test]
+    public void TheCommandLineReachesTheGuestThroughStartInfo()
+    {
+        // exit code = CommandLineLength * 256 + first byte of the command line
+        using var vm = CreateVm(a =>
+        {
+            a.mov(rsi, __qword_ptr[rdi + 64]);   // StartInfo.CommandLine
+            a.mov(eax, __dword_ptr[rdi + 72]);   // StartInfo.CommandLineLength
+            a.shl(eax, 8);
+            a.movzx(ecx, __byte_ptr[rsi]);
+            a.add(eax, ecx);
+            a.ret();
+        });
+        vm.CommandLine = "blk-write --quick"u8.ToArray();
+        vm.PrepareEntry(CodeAddress);
+        VmStopReason stop = RunToStop(vm);
+        Assert.That(stop.ExitCode, Is.EqualTo(17 * 256 + 'b'), stop.Message);
+    }
 }

@@ -97,6 +97,12 @@ public sealed class VirtualMachine : IDisposable
     /// <summary>Feature word 0 reported by <c>GetFeatures</c>.</summary>
     public HypercallFeatures Features { get; set; } = HypercallFeatures.Console | HypercallFeatures.Multicall;
 
+    /// <summary>Where the command line sits in the start-info page, and its longest length.</summary>
+    public const int CommandLineOffset = 256, MaxCommandLine = 4096 - CommandLineOffset;
+
+    /// <summary>The guest's command line (UTF-8), written into the start-info page by <see cref="PrepareEntry"/>.</summary>
+    public ReadOnlyMemory<byte> CommandLine { get; set; } = ReadOnlyMemory<byte>.Empty;
+
     /// <summary>vCPU 0's registers (valid between runs and inside exit handlers).</summary>
     public ref Registers Registers => ref _vcpu.Registers;
 
@@ -114,6 +120,8 @@ public sealed class VirtualMachine : IDisposable
     public void PrepareEntry(ulong entry, ulong stackTop = 0, ulong stackSize = 64 * 1024, ulong heapStart = 0, ulong heapEnd = 0,
         ulong imageStart = 0, ulong imageEnd = 0, StartFlags flags = StartFlags.Deprivileged)
     {
+        if (CommandLine.Length > MaxCommandLine)
+            throw new ArgumentException($"the command line is longer than {MaxCommandLine} bytes");
         PlatformLayout layout = Layout;
         if (stackTop == 0)
             stackTop = layout.GuestRamEnd;
@@ -131,7 +139,11 @@ public sealed class VirtualMachine : IDisposable
             ImageStart = imageStart,
             ImageEnd = imageEnd,
             SharedInfo = layout.SharedInfoPage,
+            CommandLine = CommandLine.Length > 0 ? layout.StartInfoPage + CommandLineOffset : 0,
+            CommandLineLength = (uint)CommandLine.Length,
         };
+        if (!Memory.TryWrite(layout.StartInfoPage + CommandLineOffset, CommandLine.Span))
+            throw new InvalidOperationException("the command line is outside guest memory");
         if (!Memory.TryWrite(layout.StartInfoPage, info))
             throw new InvalidOperationException("the start-info page is outside guest memory");
         // System V: at a function's entry RSP + 8 is 16-byte aligned, the return address at [RSP].
