@@ -63,7 +63,17 @@ public static partial class IlcRunner
         ArgumentNullException.ThrowIfNull(log);
         Match m = MissingType().Match(log);
         if (m.Success)
-            return $"the guest runtime ({systemModule}) has no type {m.Groups[1].Value}; the guest uses a .NET feature that needs it, which a ParaVirt guest does not support";
+        {
+            string feature = m.Groups[1].Value switch
+            {
+                "System.Runtime.RuntimeExports" => "boxing a value type (object o = 42) or another runtime allocation service",
+                "System.Exception" or "System.Runtime.EH" => "throwing or catching exceptions",
+                "System.Runtime.CompilerServices.ClassConstructorRunner" => "a static constructor ilc cannot run at build time",
+                "System.Threading.Monitor" => "lock statements",
+                _ => "a .NET feature that needs it",
+            };
+            return $"the guest runtime ({systemModule}) has no type {m.Groups[1].Value}: the guest uses {feature}, which a ParaVirt guest does not support";
+        }
         m = MissingMethod().Match(log);
         if (m.Success)
             return $"the guest runtime has no method {m.Groups[2].Value}.{m.Groups[1].Value}; the guest uses a .NET feature that needs it, which a ParaVirt guest does not support";
