@@ -299,8 +299,6 @@ public sealed unsafe class SplitVirtqueue
         count = 0;
         readable = 0;
         writable = 0;
-        VirtqBuffer[] chain = _chain;
-        int limit = _size;
         uint index = head;
         while (true)
         {
@@ -308,22 +306,33 @@ public sealed unsafe class SplitVirtqueue
             VirtqDesc desc = Unsafe.ReadUnaligned<VirtqDesc>(_desc + 16u * index);
             if ((desc.Flags & VirtqDescFlags.Indirect) != 0)
                 return WalkIndirectTable(in desc, ref count, ref readable, ref writable);
-            if (count >= limit)
-                return Fail(VirtqueueError.ChainTooLong);
-            if (!Memory.IsValid(desc.Addr, desc.Len))
-                return Fail(VirtqueueError.DescriptorOutsideMemory);
-            bool isWrite = (desc.Flags & VirtqDescFlags.Write) != 0;
-            chain[count++] = new VirtqBuffer(desc.Addr, desc.Len, isWrite);
-            if (isWrite)
-                writable += desc.Len;
-            else
-                readable += desc.Len;
+            if (!TryAppend(in desc, ref count, ref readable, ref writable))
+                return false;
             if ((desc.Flags & VirtqDescFlags.Next) == 0)
                 return true;
             index = desc.Next;
             if (index >= (uint)_size)
                 return Fail(VirtqueueError.NextOutOfRange);
         }
+    }
+
+    /// <summary>
+    /// Checks one descriptor (the chain stays within the queue size, the buffer inside guest
+    /// memory) and appends it to the chain.
+    /// </summary>
+    private bool TryAppend(in VirtqDesc desc, ref int count, ref ulong readable, ref ulong writable)
+    {
+        if (count >= _size)
+            return Fail(VirtqueueError.ChainTooLong);
+        if (!Memory.IsValid(desc.Addr, desc.Len))
+            return Fail(VirtqueueError.DescriptorOutsideMemory);
+        bool isWrite = (desc.Flags & VirtqDescFlags.Write) != 0;
+        _chain[count++] = new VirtqBuffer(desc.Addr, desc.Len, isWrite);
+        if (isWrite)
+            writable += desc.Len;
+        else
+            readable += desc.Len;
+        return true;
     }
 
     /// <summary>
@@ -342,8 +351,6 @@ public sealed unsafe class SplitVirtqueue
         if (!Memory.TryGetSpan(indirect.Addr, indirect.Len, out Span<byte> table))
             return Fail(VirtqueueError.DescriptorOutsideMemory);
 
-        VirtqBuffer[] chain = _chain;
-        int limit = _size;
         uint index = 0;
         while (true)
         {
@@ -351,16 +358,8 @@ public sealed unsafe class SplitVirtqueue
             VirtqDesc desc = MemoryMarshal.Read<VirtqDesc>(table.Slice((int)(index * VirtqDesc.Size), VirtqDesc.Size));
             if ((desc.Flags & VirtqDescFlags.Indirect) != 0)
                 return Fail(VirtqueueError.NestedIndirect);
-            if (count >= limit)
-                return Fail(VirtqueueError.ChainTooLong);
-            if (!Memory.IsValid(desc.Addr, desc.Len))
-                return Fail(VirtqueueError.DescriptorOutsideMemory);
-            bool isWrite = (desc.Flags & VirtqDescFlags.Write) != 0;
-            chain[count++] = new VirtqBuffer(desc.Addr, desc.Len, isWrite);
-            if (isWrite)
-                writable += desc.Len;
-            else
-                readable += desc.Len;
+            if (!TryAppend(in desc, ref count, ref readable, ref writable))
+                return false;
             if ((desc.Flags & VirtqDescFlags.Next) == 0)
                 return true;
             index = desc.Next;
