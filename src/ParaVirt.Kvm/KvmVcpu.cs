@@ -230,6 +230,11 @@ internal sealed unsafe class KvmVcpu : IVcpuBackend
         KvmRun* run = _run;
         if (run == null)
             return;
+        // On the vCPU thread itself (a handler asked to stop) the guest is not running and the run
+        // loop checks for a stop before it re-enters: a kick would only leave immediate_exit set
+        // and cost the next run a spurious exit.
+        if (Environment.CurrentManagedThreadId == Volatile.Read(ref _threadManagedId))
+            return;
         Volatile.Write(ref run->ImmediateExit, 1);
         VcpuKicker.Kick(Volatile.Read(ref _thread));
     }

@@ -83,8 +83,11 @@ public class LifecycleTests : KvmFixture
     {
         using var vm = CreateVm(a => { a.lea(eax, __dword_ptr[rdi + 1]); a.ret(); });
         VmStopReason first = RunToStop(vm);
+        long exitsAfterFirst = vm.Exits.Total;
         vm.PrepareEntry(CodeAddress);
         VmStopReason second = RunToStop(vm);
+        Assert.That(vm.Exits.Total, Is.EqualTo(2 * exitsAfterFirst), "the second run makes exactly the exits of the first: no spurious kick");
+        Assert.That(vm.Exits[ParaVirt.Core.Cpu.ExitReason.Interrupted], Is.Zero);
         Assert.That(second.ExitCode, Is.EqualTo(first.ExitCode));
         Assert.That(first.ExitCode, Is.EqualTo((int)vm.Layout.StartInfoPage + 1), "RDI holds the start-info page");
     }
