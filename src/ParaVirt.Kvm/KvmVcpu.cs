@@ -239,6 +239,12 @@ internal sealed unsafe class KvmVcpu : IVcpuBackend
         VcpuKicker.Kick(Volatile.Read(ref _thread));
     }
 
+    public void ClearKick()
+    {
+        if (_run != null)
+            Volatile.Write(ref _run->ImmediateExit, 0);
+    }
+
     public ulong ReadControlRegister(int index)
     {
         KvmSregs sregs;

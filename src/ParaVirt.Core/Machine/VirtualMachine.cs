@@ -194,6 +194,7 @@ public sealed class VirtualMachine : IDisposable
         try
         {
             _pendingStop = null;
+            _vcpu.ClearKick(); // a watchdog or stop request of an earlier run must not end this one
             if (timeout is { } limit)
             {
                 watchdog = new Timer(static state =>
@@ -207,7 +208,13 @@ public sealed class VirtualMachine : IDisposable
         }
         finally
         {
-            watchdog?.Dispose();
+            if (watchdog is not null)
+            {
+                // Wait for a callback that may be running right now, so that it cannot kick a later run.
+                using var disposed = new ManualResetEvent(false);
+                if (watchdog.Dispose(disposed))
+                    disposed.WaitOne();
+            }
             Volatile.Write(ref _running, 0);
         }
     }
