@@ -1,0 +1,190 @@
+namespace ParaVirt.Guest.Drivers;
+
+/// <summary>
+/// A polled ATA PIO driver for the primary master (command block 1F0h, control 3F6h), 28-bit LBA,
+/// one READ SECTORS / WRITE SECTORS command per request of 1 to <see cref="MaxSectorsPerCommand"/>
+/// sectors. Per request: wait until not BSY and DRDY, program device/LBA, count, LBA low/mid/high,
+/// command; then for each 512-byte block poll Status (ERR, DF, DRQ) and move the block with one
+/// <c>rep insw</c> / <c>rep outsw</c> of 256 words (<see cref="Cpu.InWords"/>/<see cref="Cpu.OutWords"/>);
+/// after the last block read Status once more and check ERR/DF. Interrupts are off (nIEN), the
+/// driver polls, as ata_piix does in PIO polling mode.
+/// </summary>
+/// <remarks>
+/// Exits in full mode, per request of n sectors with a page-aligned buffer: 1 (ready) + 6
+/// (registers) + n x (1 Status + the string I/O) + 1 (final Status). KVM hands a string I/O to
+/// user space in pieces of at most one page, so a 512-byte block inside one page is one exit:
+/// 8 + 2n exits, 24 for 8 sectors.
+/// </remarks>
+/// <example><code>
+/// var disk = new AtaPioDriver();
+/// if (disk.Initialize() &lt; 0) return 1;           // IDENTIFY: capacity, LBA support
+/// int s = disk.Write(lba: 0, count: 8, buffer);     // 4 KiB
+/// if (s &lt; 0) { Console.WriteHex(disk.LastStatus); Console.WriteHex(disk.LastError); }
+/// </code></example>
+public sealed unsafe class AtaPioDriver
+{
+    /// <summary>The most sectors one command moves in this driver (4 KiB).</summary>
+    public const int MaxSectorsPerCommand = 8;
+
+    /// <summary>Status polls before <see cref="DriverStatus.Timeout"/>.</summary>
+    public const int PollLimit = 1_000_000;
+
+    private const ushort Data = 0x1F0, Error = 0x1F1, SectorCountPort = 0x1F2, LbaLow = 0x1F3, LbaMid = 0x1F4, LbaHigh = 0x1F5;
+    private const ushort DevicePort = 0x1F6, StatusCommand = 0x1F7, Control = 0x3F6;
+    private const byte StatusBusy = 0x80, StatusReady = 0x40, StatusFault = 0x20, StatusDrq = 0x08, StatusError = 0x01;
+    private const byte CommandRead = 0x20, CommandWrite = 0x30, CommandFlush = 0xE7, CommandIdentify = 0xEC;
+    private const byte DeviceLbaMaster = 0xE0, ControlNoInterrupts = 0x02;
+
+    private ushort* _identify;
+
+    /// <summary>Sectors on the disk (IDENTIFY words 60-61).</summary>
+    public uint SectorCount { get; private set; }
+
+    /// <summary>The Status register when the last command ended or failed.</summary>
+    public byte LastStatus { get; private set; }
+
+    /// <summary>The Error register when the last command failed (ABRT 04h, IDNF 10h, ...), else 0.</summary>
+    public byte LastError { get; private set; }
+
+    /// <summary>Selects the master, turns interrupts off, runs IDENTIFY DEVICE and checks LBA support. Returns 0 or a negative status.</summary>
+    public int Initialize()
+    {
+        Cpu.OutByte(Control, ControlNoInterrupts);
+        Cpu.OutByte(DevicePort, DeviceLbaMaster);
+        byte status = Cpu.InByte(StatusCommand);
+        if (status == 0x00 || status == 0xFF)
+            return DriverStatus.NoDevice;
+        int s = WaitReady();
+        if (s < 0)
+            return s;
+        Cpu.OutByte(StatusCommand, CommandIdentify);
+        if ((s = WaitDataRequest()) < 0)
+            return s;
+        _identify = (ushort*)Internal.Runtime.BumpAllocator.Allocate(512);
+        Cpu.InWords(Data, _identify, 256);
+        if ((s = CheckEnd()) < 0)
+            return s;
+        if ((_identify[49] & 0x0200) == 0)
+            return DriverStatus.Unsupported; // no LBA
+        SectorCount = _identify[60] | ((uint)_identify[61] << 16);
+        return DriverStatus.Ok;
+    }
+
+    /// <summary>Reads <paramref name="count"/> sectors at <paramref name="lba"/> into <paramref name="buffer"/>. Returns 0 or a negative status.</summary>
+    public int Read(uint lba, int count, byte* buffer)
+    {
+        int s = Issue(CommandRead, lba, count, buffer);
+        if (s < 0)
+            return s;
+        for (int i = 0; i < count; i++)
+        {
+            if ((s = WaitDataRequest()) < 0)
+                return s;
+            Cpu.InWords(Data, (ushort*)(buffer + i * 512), 256);
+        }
+        return CheckEnd();
+    }
+
+    /// <summary>Writes <paramref name="count"/> sectors from <paramref name="buffer"/> at <paramref name="lba"/>. Returns 0 or a negative status.</summary>
+    public int Write(uint lba, int count, byte* buffer)
+    {
+        int s = Issue(CommandWrite, lba, count, buffer);
+        if (s < 0)
+            return s;
+        for (int i = 0; i < count; i++)
+        {
+            if ((s = WaitDataRequest()) < 0)
+                return s;
+            Cpu.OutWords(Data, (ushort*)(buffer + i * 512), 256);
+        }
+        return CheckEnd();
+    }
+
+    /// <summary>FLUSH CACHE: makes completed writes durable. Returns 0 or a negative status.</summary>
+    public int Flush()
+    {
+        int s = WaitReady();
+        if (s < 0)
+            return s;
+        Cpu.OutByte(DevicePort, DeviceLbaMaster);
+        Cpu.OutByte(StatusCommand, CommandFlush);
+        return CheckEnd();
+    }
+
+    private int Issue(byte command, uint lba, int count, byte* buffer)
+    {
+        if (count < 1 || count > MaxSectorsPerCommand || buffer == null)
+            return DriverStatus.BadArgument;
+        if (lba > 0x0FFFFFFF || (ulong)lba + (ulong)count > SectorCount)
+            return DriverStatus.OutOfRange;
+        int s = WaitReady();
+        if (s < 0)
+            return s;
+        Cpu.OutByte(DevicePort, (byte)(DeviceLbaMaster | ((lba >> 24) & 0x0F)));
+        Cpu.OutByte(SectorCountPort, (byte)count);
+        Cpu.OutByte(LbaLow, (byte)lba);
+        Cpu.OutByte(LbaMid, (byte)(lba >> 8));
+        Cpu.OutByte(LbaHigh, (byte)(lba >> 16));
+        Cpu.OutByte(StatusCommand, command);
+        return DriverStatus.Ok;
+    }
+
+    /// <summary>Polls until BSY clears and DRDY is set.</summary>
+    private int WaitReady()
+    {
+        for (int i = 0; i < PollLimit; i++)
+        {
+            byte status = Cpu.InByte(StatusCommand);
+            if ((status & StatusBusy) != 0)
+                continue;
+            LastStatus = status;
+            if ((status & (StatusError | StatusFault)) != 0)
+                return Failed(status);
+            if ((status & StatusReady) != 0)
+                return DriverStatus.Ok;
+        }
+        return DriverStatus.Timeout;
+    }
+
+    /// <summary>Polls until BSY clears, then requires DRQ without ERR/DF.</summary>
+    private int WaitDataRequest()
+    {
+        for (int i = 0; i < PollLimit; i++)
+        {
+            byte status = Cpu.InByte(StatusCommand);
+            if ((status & StatusBusy) != 0)
+                continue;
+            LastStatus = status;
+            if ((status & (StatusError | StatusFault)) != 0)
+                return Failed(status);
+            if ((status & StatusDrq) != 0)
+                return DriverStatus.Ok;
+            return Failed(status); // neither busy nor asking for data: the command ended early
+        }
+        return DriverStatus.Timeout;
+    }
+
+    /// <summary>After the last block: BSY and DRQ clear, no ERR/DF.</summary>
+    private int CheckEnd()
+    {
+        for (int i = 0; i < PollLimit; i++)
+        {
+            byte status = Cpu.InByte(StatusCommand);
+            if ((status & StatusBusy) != 0)
+                continue;
+            LastStatus = status;
+            if ((status & (StatusError | StatusFault | StatusDrq)) != 0)
+                return Failed(status);
+            LastError = 0;
+            return DriverStatus.Ok;
+        }
+        return DriverStatus.Timeout;
+    }
+
+    private int Failed(byte status)
+    {
+        LastStatus = status;
+        LastError = (status & StatusError) != 0 ? Cpu.InByte(Error) : (byte)0;
+        return DriverStatus.DeviceError;
+    }
+}

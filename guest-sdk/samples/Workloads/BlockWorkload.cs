@@ -1,0 +1,145 @@
+using ParaVirt.Abi.Virtio;
+using ParaVirt.Guest;
+using ParaVirt.Guest.Drivers;
+using ParaVirt.Guest.Virtio;
+using ParaVirt.Workloads;
+
+namespace Workloads;
+
+/// <summary>
+/// <c>blk-write</c> and <c>blk-read</c>: <c>operations</c> requests of 4 KiB (8 sectors) at
+/// sectors 0, 8, 16, ...; one operation is one request. <c>blk-write</c> writes
+/// <see cref="SectorPattern"/>; <c>blk-read</c> reads and compares every sector with it and fails
+/// with <see cref="WorkloadProtocol.ExitVerifyFailed"/> on any difference. Full mode: the ATA PIO
+/// driver, one command per request. Para mode: the virtio-blk driver, 32 requests in flight and one
+/// doorbell per 32.
+/// </summary>
+internal static unsafe class BlockWorkload
+{
+    public static int Run(bool write, long operations)
+    {
+        byte* buffers = (byte*)Virtqueue.AllocatePages((ulong)VirtioBlkDriver.QueueDepth * WorkloadProtocol.BlockRequestBytes);
+        long badSectors = 0;
+        ulong firstBad = 0;
+#if PARAVIRT_FULL
+        var disk = new AtaPioDriver();
+        int s = disk.Initialize();
+        if (s < 0)
+            return Report.Failure("ata init", s, WorkloadProtocol.ExitDeviceInitFailed);
+        if ((ulong)operations * WorkloadProtocol.SectorsPerRequest > disk.SectorCount)
+            return Report.Failure("disk size check", DriverStatus.OutOfRange, WorkloadProtocol.ExitDiskTooSmall);
+        Measurement.Start(operations);
+        for (long i = 0; i < operations; i++)
+        {
+            uint lba = (uint)(i * WorkloadProtocol.SectorsPerRequest);
+            if (write)
+            {
+                SectorPattern.Fill(buffers, lba, WorkloadProtocol.SectorsPerRequest);
+                s = disk.Write(lba, WorkloadProtocol.SectorsPerRequest, buffers);
+            }
+            else
+            {
+                s = disk.Read(lba, WorkloadProtocol.SectorsPerRequest, buffers);
+                int bad = s < 0 ? 0 : SectorPattern.CountMismatchedSectors(buffers, lba, WorkloadProtocol.SectorsPerRequest);
+                if (bad > 0 && badSectors == 0)
+                    firstBad = lba;
+                badSectors += bad;
+            }
+            if (s < 0)
+                break;
+        }
+        Measurement.Stop(operations);
+        if (s < 0)
+        {
+            Console.Write("ata status ");
+            Console.WriteHex(disk.LastStatus);
+            Console.Write(" error ");
+            Console.WriteHex(disk.LastError);
+            Console.WriteLine();
+            return Report.Failure(write ? "ata write" : "ata read", s, WorkloadProtocol.ExitIoFailed);
+        }
+        if (write && (s = disk.Flush()) < 0)
+            return Report.Failure("ata flush", s, WorkloadProtocol.ExitIoFailed);
+#else
+        int s = VirtioBlkDriver.Open(out VirtioBlkDriver disk);
+        if (s < 0)
+            return Report.Failure("virtio-blk init", s, WorkloadProtocol.ExitDeviceInitFailed);
+        if ((ulong)operations * WorkloadProtocol.SectorsPerRequest > disk.Capacity)
+            return Report.Failure("disk size check", DriverStatus.OutOfRange, WorkloadProtocol.ExitDiskTooSmall);
+        int* bufferOfSlot = stackalloc int[VirtioBlkDriver.QueueDepth];
+        uint type = write ? VirtioBlkRequestType.Out : VirtioBlkRequestType.In;
+        Measurement.Start(operations);
+        long done = 0;
+        while (done < operations && s >= 0)
+        {
+            int batch = operations - done < VirtioBlkDriver.QueueDepth ? (int)(operations - done) : VirtioBlkDriver.QueueDepth;
+            for (int j = 0; j < batch; j++)
+            {
+                byte* buffer = buffers + (long)j * WorkloadProtocol.BlockRequestBytes;
+                ulong sector = (ulong)(done + j) * WorkloadProtocol.SectorsPerRequest;
+                if (write)
+                    SectorPattern.Fill(buffer, sector, WorkloadProtocol.SectorsPerRequest);
+                int slot = disk.Submit(type, sector, buffer, WorkloadProtocol.BlockRequestBytes);
+                if (slot < 0)
+                {
+                    s = slot;
+                    break;
+                }
+                bufferOfSlot[slot] = j;
+            }
+            if (s < 0)
+                break;
+            long kicked = disk.Kick();
+            if (kicked < 0)
+            {
+                s = (int)kicked;
+                break;
+            }
+            for (int reaped = 0; reaped < batch; reaped++)
+            {
+                int r = disk.Reap(out int slot, out int status);
+                if (r <= 0)
+                {
+                    s = r < 0 ? r : DriverStatus.Timeout; // the device kept a request: it completes synchronously
+                    break;
+                }
+                if (status < 0)
+                {
+                    s = status;
+                    break;
+                }
+                if (!write)
+                {
+                    int j = bufferOfSlot[slot];
+                    ulong sector = (ulong)(done + j) * WorkloadProtocol.SectorsPerRequest;
+                    int bad = SectorPattern.CountMismatchedSectors(buffers + (long)j * WorkloadProtocol.BlockRequestBytes, sector, WorkloadProtocol.SectorsPerRequest);
+                    if (bad > 0 && badSectors == 0)
+                        firstBad = sector;
+                    badSectors += bad;
+                }
+            }
+            done += batch;
+        }
+        Measurement.Stop(operations);
+        if (s < 0)
+        {
+            Console.Write("virtio-blk status byte ");
+            Console.WriteDecimal(disk.LastDeviceStatus);
+            Console.WriteLine();
+            return Report.Failure(write ? "virtio-blk write" : "virtio-blk read", s, WorkloadProtocol.ExitIoFailed);
+        }
+        if (write && (s = disk.Flush()) < 0)
+            return Report.Failure("virtio-blk flush", s, WorkloadProtocol.ExitIoFailed);
+#endif
+        if (badSectors > 0)
+        {
+            Console.Write("workloads: blk-read: ");
+            Console.WriteDecimal(badSectors);
+            Console.Write(" sector(s) differ from the pattern, the first at sector ");
+            Console.WriteDecimal(firstBad);
+            Console.WriteLine();
+            return WorkloadProtocol.ExitVerifyFailed;
+        }
+        return WorkloadProtocol.ExitOk;
+    }
+}

@@ -1,0 +1,37 @@
+using ParaVirt.Abi;
+using ParaVirt.Workloads;
+
+namespace Workloads;
+
+/// <summary>
+/// The workloads guest. One image per mode (Workloads.Full.pvimg, Workloads.Para.pvimg) built from
+/// these sources; the command line names the workload and its operation count, for example
+/// <c>blk-write 1024</c>. The exit code is <see cref="WorkloadProtocol.ExitOk"/> when the workload
+/// ran and verified, another <see cref="WorkloadProtocol"/> code otherwise.
+/// </summary>
+public static unsafe class Kernel
+{
+    /// <summary>The entry point (named by &lt;ParaVirtEntryPoint&gt;).</summary>
+    public static int Main(StartInfo* startInfo)
+    {
+        if (!WorkloadCommandLine.TryParse(startInfo, out System.ReadOnlySpan<byte> name, out long operations))
+        {
+            ParaVirt.Guest.Console.WriteLine("workloads: the command line must be '<workload> <operations>'");
+            return WorkloadProtocol.ExitBadCommandLine;
+        }
+        if (CpuWorkloads.TryRun(name, operations, out int exitCode))
+            return exitCode;
+        if (WorkloadCommandLine.Is(name, "console"))
+            return ConsoleWorkload.Run(operations);
+        if (WorkloadCommandLine.Is(name, "blk-write"))
+            return BlockWorkload.Run(write: true, operations);
+        if (WorkloadCommandLine.Is(name, "blk-read"))
+            return BlockWorkload.Run(write: false, operations);
+        if (WorkloadCommandLine.Is(name, "hostile-desc-loop"))
+            return HostileRingWorkload.Run(HostileRingWorkload.Corruption.DescriptorLoop);
+        if (WorkloadCommandLine.Is(name, "hostile-avail-ahead"))
+            return HostileRingWorkload.Run(HostileRingWorkload.Corruption.AvailIndexFarAhead);
+        ParaVirt.Guest.Console.WriteLine("workloads: unknown workload");
+        return WorkloadProtocol.ExitUnknownWorkload;
+    }
+}
