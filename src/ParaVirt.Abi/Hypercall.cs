@@ -33,6 +33,17 @@ public enum Hypercall : uint
     /// <summary>Typed host call: a MessagePack request of <c>arg1</c> bytes at <c>arg0</c>; the response is written to <c>arg2</c>, capacity <c>arg3</c>. Returns the response length.</summary>
     HostCall = 6,
 
+    // Numbers 7 to 15: CPU paravirtualization (docs/abi.md, "Events, timers and the PV clock"). 10 to 15 are reserved for it.
+
+    /// <summary>Scheduling: <c>arg0</c> is a <see cref="SchedOp"/> command (yield, block until an event or the deadline <c>arg1</c> in PV clock ns, shutdown with code <c>arg1</c> and a reason of <c>arg3</c> bytes at <c>arg2</c>).</summary>
+    SchedOp = 7,
+
+    /// <summary>Arms the one-shot timer for PV clock time <c>arg0</c> (ns); 0 cancels it. A deadline already past raises <see cref="EventChannel.Timer"/> at once. Returns 0.</summary>
+    SetTimer = 8,
+
+    /// <summary>Registers the event callback at guest address <c>arg0</c> (0 unregisters): the host enters it with an interrupt frame when an event is pending and <see cref="SharedInfo.EventMask"/> is 0. Returns 0.</summary>
+    SetEventCallback = 9,
+
     // Numbers 16 to 31: the virtio hypercall transport (docs/virtio.md). 25 to 31 are reserved for it.
 
     /// <summary>Virtio transport: returns the number of virtio devices of this VM (indices 0 to count - 1).</summary>

@@ -25,6 +25,7 @@ public class AbiTests
         {
             [Hypercall.GetVersion] = 0, [Hypercall.GetFeatures] = 1, [Hypercall.Null] = 2,
             [Hypercall.ConsoleWrite] = 3, [Hypercall.Shutdown] = 4, [Hypercall.Multicall] = 5, [Hypercall.HostCall] = 6,
+            [Hypercall.SchedOp] = 7, [Hypercall.SetTimer] = 8, [Hypercall.SetEventCallback] = 9,
             [Hypercall.VirtioDeviceCount] = 16, [Hypercall.VirtioDeviceInfo] = 17, [Hypercall.VirtioGetFeatures] = 18,
             [Hypercall.VirtioSetFeatures] = 19, [Hypercall.VirtioGetStatus] = 20, [Hypercall.VirtioSetStatus] = 21,
             [Hypercall.VirtioSetupQueue] = 22, [Hypercall.VirtioNotify] = 23, [Hypercall.VirtioReadConfig] = 24,
