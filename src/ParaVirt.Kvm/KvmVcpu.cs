@@ -16,7 +16,7 @@ namespace ParaVirt.Kvm;
 /// port I/O, MMIO, and the failure exits. Registers travel through <c>kvm_run-&gt;s.regs</c>
 /// (KVM_CAP_SYNC_REGS): no register ioctl per exit, no allocation per exit.
 /// </summary>
-internal sealed unsafe class KvmVcpu : IVcpuBackend
+internal sealed unsafe partial class KvmVcpu : IVcpuBackend, IVcpuMsrAccess
 {
     private const ulong RflagsUserMask = 0x0000_0000_0000_0CD5 | Registers.InterruptFlag | (1UL << 8) | (1UL << 16) | (1UL << 18) | (1UL << 21);
 

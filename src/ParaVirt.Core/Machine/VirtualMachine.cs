@@ -91,6 +91,18 @@ public sealed class VirtualMachine : IDisposable
     /// <summary>The trap handler for full virtualization, or null (traps stop the VM).</summary>
     public ITrapHandler? TrapHandler { get; set; }
 
+    /// <summary>
+    /// Called on the vCPU thread after every handled exit, just before the guest resumes (virtual
+    /// interrupt delivery), and when a run ends; null for none. Set before <see cref="Run"/>.
+    /// </summary>
+    public IResumeHook? ResumeHook { get; set; }
+
+    /// <summary>Makes vCPU 0 leave the guest soon with an Interrupted exit (from any thread); the run goes on.</summary>
+    public void Kick() => _vcpu.Kick();
+
+    /// <summary>vCPU 0's engine-specific feature <typeparamref name="T"/> (for example KVM's MSR access), or null when the engine has none.</summary>
+    public T? GetVcpuFeature<T>() where T : class => _vcpu as T;
+
     /// <summary>What the <c>Null</c> hypercall returns.</summary>
     public long NullHypercallValue { get; set; }
 
@@ -208,6 +220,7 @@ public sealed class VirtualMachine : IDisposable
         }
         finally
         {
+            ResumeHook?.RunEnded(this);
             if (watchdog is not null)
             {
                 // Wait for a callback that may be running right now, so that it cannot kick a later run.
@@ -231,6 +244,8 @@ public sealed class VirtualMachine : IDisposable
                 _vcpu.Run(ref exit);
                 Exits.Count(exit);
                 VmStopReason? stop = HandleExit(ref exit);
+                if (stop is null && ResumeHook is { } hook)
+                    stop = hook.BeforeResume(this, exit, ref _vcpu.Registers);
                 if (stop is not null)
                     Stop(stop);
             }
@@ -324,4 +339,21 @@ public sealed class VirtualMachine : IDisposable
         _vcpu.Dispose();
         _backend.Dispose();
     }
+}
+
+/// <summary>
+/// A hook into the run loop of a <see cref="VirtualMachine"/>: the CPU virtualization layer uses it
+/// to deliver virtual interrupts at exits where rewriting the guest's registers is safe.
+/// </summary>
+public interface IResumeHook
+{
+    /// <summary>
+    /// Called on the vCPU thread after <paramref name="exit"/> was handled and before the guest
+    /// resumes; may change <paramref name="registers"/> (on a trap exit they are the guest's at the
+    /// fault). Returns a stop reason to end the run, or null. Must not allocate on the hot path.
+    /// </summary>
+    VmStopReason? BeforeResume(VirtualMachine vm, in VcpuExit exit, ref Registers registers);
+
+    /// <summary>Called on the vCPU thread when a run ends, before <see cref="VirtualMachine.Run"/> returns.</summary>
+    void RunEnded(VirtualMachine vm);
 }
