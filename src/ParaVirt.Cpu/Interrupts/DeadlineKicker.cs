@@ -1,0 +1,81 @@
+using System;
+using System.Threading;
+using ParaVirt.Core.Machine;
+
+namespace ParaVirt.Cpu.Interrupts;
+
+/// <summary>
+/// Makes a running guest exit at its next timer deadline: a host timer that kicks the vCPU
+/// (an Interrupted exit, where the virtual interrupt is delivered). Armed only while a run is
+/// active; after <see cref="Deactivate"/> it never kicks, so it cannot touch a disposed vCPU.
+/// </summary>
+internal sealed class DeadlineKicker : IDisposable
+{
+    private readonly VirtualMachine _vm;
+    private readonly Timer _timer;
+    private readonly object _gate = new();
+    private bool _active;
+    private volatile bool _guestRunning;
+    private long _armedFor = long.MaxValue;
+
+    public DeadlineKicker(VirtualMachine vm)
+    {
+        _vm = vm;
+        _timer = new Timer(static state => ((DeadlineKicker)state!).Fire(), this, Timeout.Infinite, Timeout.Infinite);
+    }
+
+    /// <summary>Kicks issued (each one an Interrupted exit of the guest).</summary>
+    public long Kicks { get; private set; }
+
+    /// <summary>Whether the vCPU is executing guest code (false while the host emulates hlt or a block).</summary>
+    public bool GuestRunning
+    {
+        get => _guestRunning;
+        set => _guestRunning = value;
+    }
+
+    /// <summary>Arms the kick for system time <paramref name="deadlineNs"/> (long.MaxValue: none). Cheap when unchanged.</summary>
+    public void Arm(long deadlineNs, long nowNs)
+    {
+        if (deadlineNs == Volatile.Read(ref _armedFor))
+            return;
+        lock (_gate)
+        {
+            _active = true;
+            _armedFor = deadlineNs;
+            if (deadlineNs == long.MaxValue)
+            {
+                _timer.Change(Timeout.Infinite, Timeout.Infinite);
+                return;
+            }
+            long dueMs = Math.Max(0, (deadlineNs - nowNs + 999_999) / 1_000_000);
+            _timer.Change(dueMs, Timeout.Infinite);
+        }
+    }
+
+    /// <summary>Stops kicking (the run ended).</summary>
+    public void Deactivate()
+    {
+        lock (_gate)
+        {
+            _active = false;
+            _armedFor = long.MaxValue;
+            _timer.Change(Timeout.Infinite, Timeout.Infinite);
+        }
+    }
+
+    private void Fire()
+    {
+        lock (_gate)
+        {
+            _armedFor = long.MaxValue;
+            if (_active && _guestRunning)
+            {
+                Kicks++;
+                _vm.Kick();
+            }
+        }
+    }
+
+    public void Dispose() => _timer.Dispose();
+}
