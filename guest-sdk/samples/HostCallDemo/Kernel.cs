@@ -87,14 +87,14 @@ public static unsafe class Kernel
         Console.Write("\"");
         Console.Write(greeting);
         Console.Write("\"");
-        Verdict(SameBytes(greeting, "hello, guest"u8));
+        Verdict(SameText(greeting, "hello, guest"));
     }
 
     /// <summary>"add" with a string where a long belongs: the host refuses the argument.</summary>
     private static void CheckWrongType()
     {
         Span<byte> buffer = stackalloc byte[64];
-        HostCall call = HostCall.Begin(buffer, "add"u8, 2);
+        HostCall call = HostCall.Begin(buffer, "add", 2);
         call.AddInt64(1);
         call.AddString("two");
         CheckStatus("add(1, \"two\")", call.Invoke(buffer, out PackReader _), HostCallStatus.WrongArgumentType);
@@ -119,12 +119,13 @@ public static unsafe class Kernel
         Console.WriteLine(" WRONG");
     }
 
-    private static bool SameBytes(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    /// <summary>Whether UTF-8 <paramref name="utf8"/> spells the ASCII <paramref name="ascii"/>.</summary>
+    private static bool SameText(ReadOnlySpan<byte> utf8, string ascii)
     {
-        if (a.Length != b.Length)
+        if (utf8.Length != ascii.Length)
             return false;
-        for (int i = 0; i < a.Length; i++)
-            if (a[i] != b[i])
+        for (int i = 0; i < utf8.Length; i++)
+            if (utf8[i] != ascii[i])
                 return false;
         return true;
     }

@@ -130,9 +130,10 @@ public sealed class HostCallDispatcher
             if (reader.ReadArrayHeader() != function.ParameterCount)
                 return HostCallStatus.WrongArgumentCount;
         }
-        catch (Exception ex) when (ex is MessagePackSerializationException or System.IO.EndOfStreamException or OverflowException)
+        catch (Exception)
         {
-            // A truncated value or a length beyond the request's end.
+            // The request is guest data: whatever the reader threw on (a truncated value, a
+            // length past the end, a count that overflows) makes it malformed.
             return HostCallStatus.MalformedRequest;
         }
 
@@ -140,20 +141,9 @@ public sealed class HostCallDispatcher
         var writer = new MessagePackWriter(_response);
         writer.WriteArrayHeader(2);
         writer.Write((int)HostCallStatus.Ok);
-        HostCallStatus status;
-        Exception? failure;
-        try
-        {
-            status = function.Invoke(ref reader, ref writer, out failure);
-        }
-        catch (OverflowException)
-        {
-            return HostCallStatus.WrongArgumentType; // an integer that does not fit the parameter
-        }
-        catch (Exception ex) when (ex is MessagePackSerializationException or System.IO.EndOfStreamException)
-        {
-            return HostCallStatus.MalformedRequest;
-        }
+        // Decoding and call failures come back as a status; ResponseTooLargeException (and any host
+        // bug while encoding) propagates to Dispatch.
+        HostCallStatus status = function.Invoke(ref reader, ref writer, out Exception? failure);
         if (failure is not null)
             RecordFailure(function.Name, failure);
         if (status == HostCallStatus.Ok)

@@ -23,4 +23,12 @@ internal abstract class HostFunction(string name, int parameterCount)
     /// <see cref="HostCallStatus.HostFailure"/>.
     /// </summary>
     public abstract HostCallStatus Invoke(ref MessagePackReader arguments, ref MessagePackWriter result, out Exception? failure);
+
+    /// <summary>
+    /// The status for an exception thrown while decoding arguments: the request is guest data, so
+    /// whatever the reader threw on (a truncated value, a length past the end) is the guest's
+    /// malformed request; an integer that does not fit the parameter is a wrong type.
+    /// </summary>
+    protected static HostCallStatus DecodingFailed(Exception ex) =>
+        ex is OverflowException ? HostCallStatus.WrongArgumentType : HostCallStatus.MalformedRequest;
 }

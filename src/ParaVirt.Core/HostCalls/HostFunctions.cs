@@ -36,11 +36,19 @@ internal sealed class HostFunction<T1, TResult>(string name, Func<T1, TResult> f
     public override HostCallStatus Invoke(ref MessagePackReader arguments, ref MessagePackWriter result, out Exception? failure)
     {
         failure = null;
-        HostCallStatus status = HostValueCodec.TryRead(ref arguments, out T1 a1);
-        if (status != HostCallStatus.Ok)
-            return status;
-        if (!arguments.End)
-            return HostCallStatus.MalformedRequest;
+        T1 a1;
+        try
+        {
+            HostCallStatus status = HostValueCodec.TryRead(ref arguments, out a1);
+            if (status != HostCallStatus.Ok)
+                return status;
+            if (!arguments.End)
+                return HostCallStatus.MalformedRequest;
+        }
+        catch (Exception ex)
+        {
+            return DecodingFailed(ex);
+        }
         TResult value;
         try
         {
@@ -61,14 +69,23 @@ internal sealed class HostFunction<T1, T2, TResult>(string name, Func<T1, T2, TR
     public override HostCallStatus Invoke(ref MessagePackReader arguments, ref MessagePackWriter result, out Exception? failure)
     {
         failure = null;
-        HostCallStatus status = HostValueCodec.TryRead(ref arguments, out T1 a1);
-        if (status != HostCallStatus.Ok)
-            return status;
-        status = HostValueCodec.TryRead(ref arguments, out T2 a2);
-        if (status != HostCallStatus.Ok)
-            return status;
-        if (!arguments.End)
-            return HostCallStatus.MalformedRequest;
+        T1 a1;
+        T2 a2;
+        try
+        {
+            HostCallStatus status = HostValueCodec.TryRead(ref arguments, out a1);
+            if (status != HostCallStatus.Ok)
+                return status;
+            status = HostValueCodec.TryRead(ref arguments, out a2);
+            if (status != HostCallStatus.Ok)
+                return status;
+            if (!arguments.End)
+                return HostCallStatus.MalformedRequest;
+        }
+        catch (Exception ex)
+        {
+            return DecodingFailed(ex);
+        }
         TResult value;
         try
         {
@@ -89,17 +106,27 @@ internal sealed class HostFunction<T1, T2, T3, TResult>(string name, Func<T1, T2
     public override HostCallStatus Invoke(ref MessagePackReader arguments, ref MessagePackWriter result, out Exception? failure)
     {
         failure = null;
-        HostCallStatus status = HostValueCodec.TryRead(ref arguments, out T1 a1);
-        if (status != HostCallStatus.Ok)
-            return status;
-        status = HostValueCodec.TryRead(ref arguments, out T2 a2);
-        if (status != HostCallStatus.Ok)
-            return status;
-        status = HostValueCodec.TryRead(ref arguments, out T3 a3);
-        if (status != HostCallStatus.Ok)
-            return status;
-        if (!arguments.End)
-            return HostCallStatus.MalformedRequest;
+        T1 a1;
+        T2 a2;
+        T3 a3;
+        try
+        {
+            HostCallStatus status = HostValueCodec.TryRead(ref arguments, out a1);
+            if (status != HostCallStatus.Ok)
+                return status;
+            status = HostValueCodec.TryRead(ref arguments, out a2);
+            if (status != HostCallStatus.Ok)
+                return status;
+            status = HostValueCodec.TryRead(ref arguments, out a3);
+            if (status != HostCallStatus.Ok)
+                return status;
+            if (!arguments.End)
+                return HostCallStatus.MalformedRequest;
+        }
+        catch (Exception ex)
+        {
+            return DecodingFailed(ex);
+        }
         TResult value;
         try
         {
