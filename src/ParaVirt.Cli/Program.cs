@@ -23,6 +23,7 @@ public static class Program
     {
         ["info"] = (InfoCommand.Help, a => InfoCommand.Run(a, Console.Out)),
         ["run"] = (RunCommand.Help, RunCommand.Run),
+        ["compare"] = (CompareCommand.Help, CompareCommand.Run),
     };
 
     /// <summary>Runs the command line and returns the process exit code.</summary>

@@ -10,10 +10,50 @@ namespace ParaVirt.Workloads;
 /// <param name="QuickOperations">Operations with --quick.</param>
 /// <param name="BytesPerOperation">Payload bytes per operation, for throughput (0 if none).</param>
 /// <param name="Description">One line for tables and help.</param>
+/// <example><code>
+/// var blkWrite = new WorkloadDefinition("blk-write", "4 KiB request", 1024, 128, 4096, "write 4 MiB")
+/// {
+///     Disk = WorkloadDisk.Blank,
+///     HostCheck = WorkloadHostCheck.DiskHoldsPattern,
+/// };
+/// </code></example>
 public sealed record WorkloadDefinition(
     string Name,
     string OperationUnit,
     long Operations,
     long QuickOperations,
     long BytesPerOperation,
-    string Description);
+    string Description)
+{
+    /// <summary>What the runner puts on the VM's disk before the run (default: a small blank disk).</summary>
+    public WorkloadDisk Disk { get; init; } = WorkloadDisk.None;
+
+    /// <summary>What the host checks after the run, besides the guest's exit code.</summary>
+    public WorkloadHostCheck HostCheck { get; init; } = WorkloadHostCheck.None;
+}
+
+/// <summary>The disk a workload's VM gets.</summary>
+public enum WorkloadDisk
+{
+    /// <summary>The workload does not use the disk: a 1 MiB blank disk is attached anyway, so both modes always have the same devices.</summary>
+    None,
+
+    /// <summary>A blank (zero) disk of <c>operations × BytesPerOperation</c> bytes.</summary>
+    Blank,
+
+    /// <summary>A disk of that size pre-filled by the host with <see cref="SectorPattern"/> (unless the caller supplies a disk file).</summary>
+    Pattern,
+}
+
+/// <summary>Host-side verification after the guest exits.</summary>
+public enum WorkloadHostCheck
+{
+    /// <summary>Only the guest's exit code.</summary>
+    None,
+
+    /// <summary>Exactly <c>operations</c> console bytes arrived, each equal to <see cref="WorkloadProtocol.ConsoleByte"/>.</summary>
+    ConsoleStream,
+
+    /// <summary>The disk file holds <see cref="SectorPattern"/> in every sector the workload wrote.</summary>
+    DiskHoldsPattern,
+}

@@ -1,0 +1,73 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Text.Json;
+using ParaVirt.Core.Machine;
+using ParaVirt.Workloads;
+
+namespace ParaVirt.Cli.Commands;
+
+/// <summary>
+/// The JSON file of <c>paravirt compare --json FILE</c>:
+/// <c>{"engine", "machine", "results": [{"workload", "mode", "operations", "operationUnit", "exits",
+/// "exitsByReason": {...}, "seconds", "nsPerOp", "bytesPerSecond", "verified"}]}</c>.
+/// </summary>
+internal static class CompareReport
+{
+    public static void Write(string path, string engine, string machine, IReadOnlyList<WorkloadResult> results)
+    {
+        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read);
+        using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        json.WriteStartObject();
+        json.WriteString("engine", engine);
+        json.WriteString("machine", machine);
+        json.WriteStartArray("results");
+        foreach (WorkloadResult r in results)
+        {
+            json.WriteStartObject();
+            json.WriteString("workload", r.Workload);
+            json.WriteString("mode", ModeName(r.Mode));
+            json.WriteNumber("operations", r.Operations);
+            json.WriteString("operationUnit", r.OperationUnit);
+            json.WriteNumber("exits", r.Exits);
+            json.WriteStartObject("exitsByReason");
+            foreach (KeyValuePair<string, long> pair in r.ExitsByReason)
+                json.WriteNumber(pair.Key, pair.Value);
+            json.WriteEndObject();
+            json.WriteNumber("seconds", r.Seconds);
+            json.WriteNumber("nsPerOp", r.NsPerOp);
+            json.WriteNumber("bytesPerSecond", r.BytesPerSecond);
+            json.WriteBoolean("verified", r.Verified);
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteEndObject();
+    }
+
+    public static string ModeName(VirtualizationMode mode) => mode == VirtualizationMode.Full ? "full" : "para";
+
+    public static string Duration(double ns) => ns switch
+    {
+        >= 1e9 => (ns / 1e9).ToString("F2", CultureInfo.InvariantCulture) + " s",
+        >= 1e6 => (ns / 1e6).ToString("F2", CultureInfo.InvariantCulture) + " ms",
+        >= 1e3 => (ns / 1e3).ToString("F2", CultureInfo.InvariantCulture) + " µs",
+        _ => ns.ToString("F1", CultureInfo.InvariantCulture) + " ns",
+    };
+
+    public static string Throughput(double bytesPerSecond) => bytesPerSecond switch
+    {
+        <= 0 => "-",
+        >= 1 << 30 => (bytesPerSecond / (1 << 30)).ToString("F2", CultureInfo.InvariantCulture) + " GiB/s",
+        >= 1 << 20 => (bytesPerSecond / (1 << 20)).ToString("F2", CultureInfo.InvariantCulture) + " MiB/s",
+        >= 1 << 10 => (bytesPerSecond / (1 << 10)).ToString("F1", CultureInfo.InvariantCulture) + " KiB/s",
+        _ => bytesPerSecond.ToString("F0", CultureInfo.InvariantCulture) + " B/s",
+    };
+
+    public static string PerOp(long count, long operations)
+    {
+        double v = operations == 0 ? 0 : (double)count / operations;
+        return v >= 100 ? v.ToString("F0", CultureInfo.InvariantCulture)
+            : v >= 1 ? v.ToString("0.##", CultureInfo.InvariantCulture)
+            : v.ToString("0.####", CultureInfo.InvariantCulture);
+    }
+}

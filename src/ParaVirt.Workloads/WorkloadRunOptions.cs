@@ -1,0 +1,36 @@
+using System;
+
+namespace ParaVirt.Workloads;
+
+/// <summary>How <see cref="WorkloadRunner"/> runs one workload.</summary>
+/// <example><code>
+/// var options = new WorkloadRunOptions { Quick = true, DiskPath = "/tmp/disk.img", KeepDisk = true };
+/// </code></example>
+public sealed class WorkloadRunOptions
+{
+    /// <summary>Use the workload's quick operation count.</summary>
+    public bool Quick { get; init; }
+
+    /// <summary>An explicit operation count (overrides <see cref="Quick"/>).</summary>
+    public long? Operations { get; init; }
+
+    /// <summary>
+    /// The disk file to use. Null: a temporary file, created (and pre-filled for
+    /// <see cref="WorkloadDisk.Pattern"/>) by the runner and deleted afterwards. A path that exists is
+    /// used as it is, without pre-filling (so a <c>blk-read</c> can read what a <c>blk-write</c>
+    /// left); a path that does not exist is created like a temporary file and kept.
+    /// </summary>
+    public string? DiskPath { get; init; }
+
+    /// <summary>Keep a temporary disk file instead of deleting it (its path is in the result's failure text only when it failed).</summary>
+    public bool KeepDisk { get; init; }
+
+    /// <summary>Where the images are (see <see cref="WorkloadImages"/>); null searches.</summary>
+    public string? ImageDirectory { get; init; }
+
+    /// <summary>The watchdog: the VM is stopped after this long.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Guest RAM in bytes (a multiple of 2 MiB).</summary>
+    public ulong MemorySize { get; init; } = 32UL << 20;
+}

@@ -1,0 +1,208 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.IO.Pipelines;
+using System.Text;
+using System.Threading.Tasks;
+using ParaVirt.Core.Machine;
+using ParaVirt.Core.Storage;
+using ParaVirt.Cpu;
+using ParaVirt.Image;
+using ParaVirt.Kvm;
+
+namespace ParaVirt.Workloads;
+
+/// <summary>
+/// Runs one workload in one mode on KVM and measures it: builds the VM (the mode's devices over a
+/// disk file, <see cref="CpuVirtualization.Attach"/>, the measurement markers), loads the mode's
+/// image with the command line <c>"&lt;workload&gt; &lt;operations&gt;"</c>, runs it, drains the console, checks
+/// the outcome and cleans up its temporary files.
+/// </summary>
+/// <example><code>
+/// var runner = new WorkloadRunner();
+/// WorkloadResult full = runner.Run(WorkloadCatalog.BlockWrite, VirtualizationMode.Full, new WorkloadRunOptions { Quick = true });
+/// WorkloadResult para = runner.Run(WorkloadCatalog.BlockWrite, VirtualizationMode.Para, new WorkloadRunOptions { Quick = true });
+/// Console.WriteLine($"para is {full.NsPerOp / para.NsPerOp:F0}x faster");
+/// </code></example>
+public sealed class WorkloadRunner
+{
+    /// <summary>Bytes of disk for a workload that does not use it.</summary>
+    public const long SpareDiskBytes = 1 << 20;
+
+    /// <summary>Whether KVM is usable here, and why not.</summary>
+    public static bool IsAvailable(out string reason) => KvmHypervisor.IsAvailable(out reason);
+
+    /// <summary>Runs <paramref name="workload"/> in <paramref name="mode"/>.</summary>
+    /// <exception cref="WorkloadException">The image is missing or invalid, or the disk file cannot be prepared.</exception>
+    public WorkloadResult Run(WorkloadDefinition workload, VirtualizationMode mode, WorkloadRunOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(workload);
+        options ??= new WorkloadRunOptions();
+        long operations = options.Operations ?? (options.Quick ? workload.QuickOperations : workload.Operations);
+        if (operations <= 0)
+            throw new WorkloadException($"{workload.Name}: the operation count must be positive, not {operations}");
+
+        string imagePath = WorkloadImages.Find(mode, options.ImageDirectory);
+        PvImage image;
+        try
+        {
+            image = PvImageReader.ReadFile(imagePath);
+        }
+        catch (Exception ex) when (ex is InvalidImageException or IOException or UnauthorizedAccessException)
+        {
+            throw new WorkloadException($"{imagePath}: {ex.Message}", ex);
+        }
+
+        ulong diskSectors = DiskSectors(workload, operations);
+        bool temporary = options.DiskPath is null;
+        string diskPath = options.DiskPath ?? Path.Combine(Path.GetTempPath(), $"paravirt-{workload.Name}-{mode.ToString().ToLowerInvariant()}-{Guid.NewGuid():N}.img");
+        DiskImage disk = OpenDisk(workload, diskPath, diskSectors);
+        try
+        {
+            return RunOn(workload, mode, options, operations, image, disk);
+        }
+        finally
+        {
+            disk.Dispose();
+            if (temporary && !options.KeepDisk)
+                TryDelete(diskPath);
+        }
+    }
+
+    private static WorkloadResult RunOn(WorkloadDefinition workload, VirtualizationMode mode, WorkloadRunOptions options, long operations, PvImage image, DiskImage disk)
+    {
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19, useSynchronizationContext: false));
+        var sink = new ConsoleSink();
+        Task drain = Task.Run(() => sink.DrainAsync(pipe.Reader));
+        var window = new MeasurementWindow();
+        VmStopReason stop;
+        long totalExits;
+        try
+        {
+            using var vm = new VirtualMachine(new KvmHypervisor(), WorkloadPlatform.VmOptions(mode, pipe.Writer, options.MemorySize));
+            CpuVirtualization.Attach(vm, mode);
+            WorkloadPlatform.Attach(vm, mode, disk);
+            window.Register(vm);
+            vm.CommandLine = Encoding.ASCII.GetBytes($"{workload.Name} {operations}");
+            try
+            {
+                ImageLoader.Load(vm, image);
+            }
+            catch (InvalidImageException ex)
+            {
+                throw new WorkloadException($"{WorkloadImages.FileName(mode)}: {ex.Message}", ex);
+            }
+            stop = vm.Run(options.Timeout);
+            totalExits = vm.Exits.Total;
+        }
+        finally
+        {
+            pipe.Writer.Complete();
+            drain.GetAwaiter().GetResult();
+        }
+
+        string? failure = Check(workload, operations, stop, window, sink, disk);
+        double seconds = window.Elapsed.TotalSeconds;
+        return new WorkloadResult(
+            workload.Name,
+            mode,
+            operations,
+            workload.OperationUnit,
+            window.Exits,
+            window.ExitsByReason(),
+            seconds,
+            seconds * 1e9 / operations,
+            seconds > 0 ? workload.BytesPerOperation * operations / seconds : 0,
+            failure is null)
+        {
+            ExitCode = stop.Kind == VmStopKind.GuestShutdown ? stop.ExitCode : -1,
+            Stop = stop,
+            Failure = failure,
+            ConsoleBytes = sink.Bytes,
+            TotalExits = totalExits,
+            ConsoleTail = sink.Tail,
+        };
+    }
+
+    private static string? Check(WorkloadDefinition workload, long operations, VmStopReason stop, MeasurementWindow window, ConsoleSink sink, DiskImage disk)
+    {
+        if (stop.Kind != VmStopKind.GuestShutdown)
+            return $"the VM stopped abnormally: {stop}";
+        if (stop.ExitCode != 0)
+            return $"the guest exited with code {stop.ExitCode}{Describe(stop.ExitCode)}";
+        if (!window.IsComplete && workload.BytesPerOperation > 0)
+            return "the guest never closed its measurement window";
+        switch (workload.HostCheck)
+        {
+            case WorkloadHostCheck.ConsoleStream:
+                if (sink.Bytes != operations || sink.MatchingPrefix != operations)
+                    return $"the console received {sink.Bytes} bytes ({sink.MatchingPrefix} matching the stream) instead of {operations}";
+                break;
+            case WorkloadHostCheck.DiskHoldsPattern:
+                long bad = DiskPattern.CountMismatchedSectors(disk, DiskSectors(workload, operations));
+                if (bad != 0)
+                    return $"{bad} sector(s) of the disk file do not hold the pattern after the run";
+                break;
+        }
+        return null;
+    }
+
+    private static string Describe(int exitCode) => exitCode switch
+    {
+        WorkloadProtocol.ExitBadCommandLine => " (bad command line)",
+        WorkloadProtocol.ExitUnknownWorkload => " (the guest does not know the workload)",
+        WorkloadProtocol.ExitDeviceInitFailed => " (a device did not initialise)",
+        WorkloadProtocol.ExitIoFailed => " (an I/O request failed)",
+        WorkloadProtocol.ExitVerifyFailed => " (data read back did not match the pattern)",
+        WorkloadProtocol.ExitNotInThisMode => " (not available in this mode)",
+        WorkloadProtocol.ExitUnexpectedOutcome => " (the device did not behave as specified)",
+        WorkloadProtocol.ExitDiskTooSmall => " (the disk is too small)",
+        134 => " (guest fail-fast)",
+        _ => "",
+    };
+
+    private static ulong DiskSectors(WorkloadDefinition workload, long operations)
+    {
+        long bytes = workload.Disk == WorkloadDisk.None ? SpareDiskBytes : checked(operations * Math.Max(workload.BytesPerOperation, DiskImage.SectorSize));
+        return (ulong)((bytes + DiskImage.SectorSize - 1) / DiskImage.SectorSize);
+    }
+
+    private static DiskImage OpenDisk(WorkloadDefinition workload, string path, ulong sectors)
+    {
+        try
+        {
+            if (File.Exists(path))
+                return DiskImage.Open(path);
+            DiskImage disk = DiskImage.Create(path, sectors);
+            if (workload.Disk == WorkloadDisk.Pattern)
+            {
+                try
+                {
+                    DiskPattern.Fill(disk, sectors);
+                }
+                catch
+                {
+                    disk.Dispose();
+                    throw;
+                }
+            }
+            return disk;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new WorkloadException($"cannot prepare the disk file {path}: {ex.Message}", ex);
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Trace.TraceWarning($"could not delete {path}: {ex.Message}");
+        }
+    }
+}
