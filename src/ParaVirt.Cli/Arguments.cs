@@ -82,13 +82,13 @@ internal sealed class Arguments
 
     public string? Value(string name) => _values.TryGetValue(name, out List<string>? list) ? list[^1] : null;
 
-    /// <summary>A positive number option, or <paramref name="fallback"/>.</summary>
+    /// <summary>A number option in [<paramref name="min"/>, <paramref name="max"/>] (NaN is not), or <paramref name="fallback"/>.</summary>
     public double Number(string name, double fallback, double min, double max)
     {
         string? text = Value(name);
         if (text is null)
             return fallback;
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || value < min || value > max)
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !(value >= min && value <= max))
             throw Usage(_command, $"option '{name}' must be a number from {min} to {max}, not '{text}'");
         return value;
     }

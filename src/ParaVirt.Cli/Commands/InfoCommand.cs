@@ -32,6 +32,8 @@ internal static class InfoCommand
         catch (KvmUnavailableException ex)
         {
             output.WriteLine($"KVM              not usable: {ex.Message}");
+            // A failure is also one line on stderr, as for every other command.
+            Console.Error.WriteLine($"paravirt: {ex.Message}");
             return ExitCodes.NoKvm;
         }
         output.WriteLine($"KVM              usable ({KvmDevice.Path})");

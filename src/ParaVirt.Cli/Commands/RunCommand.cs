@@ -78,11 +78,12 @@ internal static class RunCommand
             throw new CliException($"image '{path}' not found", ExitCodes.BadImage);
         try
         {
-            return PvImageReader.ReadFile(path);
+            // The reader names the file in its messages: give it the path as the user wrote it.
+            return PvImageReader.Read(File.ReadAllBytes(path), path);
         }
         catch (InvalidImageException ex)
         {
-            throw new CliException($"{path}: {ex.Message}", ExitCodes.BadImage);
+            throw new CliException(ex.Message, ExitCodes.BadImage);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
