@@ -42,7 +42,7 @@ internal static unsafe class BlockWorkload
                 s = disk.Read(lba, WorkloadProtocol.SectorsPerRequest, buffers);
                 int bad = s < 0 ? 0 : SectorPattern.CountMismatchedSectors(buffers, lba, WorkloadProtocol.SectorsPerRequest);
                 if (bad > 0 && badSectors == 0)
-                    firstBad = lba;
+                    firstBad = FirstMismatch(buffers, lba);
                 badSectors += bad;
             }
             if (s < 0)
@@ -112,9 +112,10 @@ internal static unsafe class BlockWorkload
                 {
                     int j = bufferOfSlot[slot];
                     ulong sector = (ulong)(done + j) * WorkloadProtocol.SectorsPerRequest;
-                    int bad = SectorPattern.CountMismatchedSectors(buffers + (long)j * WorkloadProtocol.BlockRequestBytes, sector, WorkloadProtocol.SectorsPerRequest);
+                    byte* data = buffers + (long)j * WorkloadProtocol.BlockRequestBytes;
+                    int bad = SectorPattern.CountMismatchedSectors(data, sector, WorkloadProtocol.SectorsPerRequest);
                     if (bad > 0 && badSectors == 0)
-                        firstBad = sector;
+                        firstBad = FirstMismatch(data, sector);
                     badSectors += bad;
                 }
             }
@@ -141,5 +142,14 @@ internal static unsafe class BlockWorkload
             return WorkloadProtocol.ExitVerifyFailed;
         }
         return WorkloadProtocol.ExitOk;
+    }
+
+    /// <summary>The first sector of a request's buffer that differs from the pattern.</summary>
+    private static ulong FirstMismatch(byte* request, ulong firstSector)
+    {
+        for (int k = 0; k < WorkloadProtocol.SectorsPerRequest; k++)
+            if (SectorPattern.CountMismatchedSectors(request + k * 512, firstSector + (ulong)k, 1) != 0)
+                return firstSector + (ulong)k;
+        return firstSector;
     }
 }

@@ -1,0 +1,107 @@
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using ParaVirt.Cli;
+
+namespace ParaVirt.Workloads.Tests;
+
+/// <summary>`paravirt compare`: one-line errors for bad command lines, and the JSON file's exact shape.</summary>
+[NonParallelizable]
+public sealed class CompareCommandTests
+{
+    private static (int Code, string Out, string Err) Invoke(params string[] args)
+    {
+        TextWriter oldOut = Console.Out, oldErr = Console.Error;
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        Console.SetOut(stdout);
+        Console.SetError(stderr);
+        try
+        {
+            int code = Program.Main(["compare", .. args]);
+            return (code, stdout.ToString(), stderr.ToString());
+        }
+        finally
+        {
+            Console.SetOut(oldOut);
+            Console.SetError(oldErr);
+        }
+    }
+
+    [TestCase(new[] { "--bogus" }, "unknown option '--bogus'")]
+    [TestCase(new[] { "--workload", "no-such-workload" }, "unknown workload 'no-such-workload' (known: console, blk-write, blk-read")]
+    [TestCase(new[] { "--json" }, "option '--json' needs a value")]
+    [TestCase(new[] { "--quick=yes" }, "option '--quick' takes no value")]
+    [TestCase(new[] { "extra" }, "unexpected argument 'extra'")]
+    public void A_bad_command_line_is_one_line_and_exit_code_2(string[] args, string message)
+    {
+        (int code, string stdout, string stderr) = Invoke(args);
+
+        Assert.That(code, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(stdout, Is.Empty);
+        string[] lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(1));
+        Assert.That(lines[0], Does.StartWith("paravirt: ").And.Contain(message).And.Contain("see 'paravirt compare --help'"));
+    }
+
+    [Test]
+    public void Help_names_every_workload()
+    {
+        (int code, string stdout, _) = Invoke("--help");
+        Assert.That(code, Is.Zero);
+        foreach (WorkloadDefinition w in WorkloadCatalog.All)
+            Assert.That(stdout, Does.Contain(w.Name));
+    }
+
+    [Test]
+    public void The_json_file_has_exactly_the_documented_shape()
+    {
+        if (!WorkloadRunner.IsAvailable(out string reason))
+            Assert.Ignore($"KVM is not usable here: {reason}");
+        string json = Path.Combine(Path.GetTempPath(), $"paravirt-compare-{Guid.NewGuid():N}.json");
+        try
+        {
+            (int code, string stdout, string stderr) = Invoke("--quick", "--workload", "blk-read", "--workload", "console", "--json", json);
+            Assert.That(code, Is.Zero, stderr);
+            Assert.That(stdout, Does.Contain("para speed-up").And.Contain("blk-read").And.Contain("console"));
+
+            using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(json));
+            JsonElement root = doc.RootElement;
+            Assert.That(root.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "engine", "machine", "results" }));
+            Assert.That(root.GetProperty("engine").GetString(), Is.EqualTo("kvm"));
+            Assert.That(root.GetProperty("machine").GetString(), Does.Contain("cores"));
+            JsonElement[] results = root.GetProperty("results").EnumerateArray().ToArray();
+            Assert.That(results.Select(r => (r.GetProperty("workload").GetString(), r.GetProperty("mode").GetString())),
+                Is.EqualTo(new[] { ("blk-read", "full"), ("blk-read", "para"), ("console", "full"), ("console", "para") }));
+            foreach (JsonElement r in results)
+            {
+                Assert.That(r.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[]
+                {
+                    "workload", "mode", "operations", "operationUnit", "exits", "exitsByReason", "seconds", "nsPerOp", "bytesPerSecond", "verified",
+                }));
+                Assert.That(r.GetProperty("verified").GetBoolean(), Is.True);
+                long exits = r.GetProperty("exits").GetInt64();
+                long sum = r.GetProperty("exitsByReason").EnumerateObject().Sum(p => p.Value.GetInt64());
+                Assert.That(sum, Is.EqualTo(exits));
+                Assert.That(r.GetProperty("operations").GetInt64(), Is.GreaterThan(0));
+                Assert.That(r.GetProperty("nsPerOp").GetDouble(), Is.GreaterThan(0));
+            }
+            JsonElement fullRead = results[0];
+            Assert.That(fullRead.GetProperty("exits").GetInt64(), Is.EqualTo(24 * fullRead.GetProperty("operations").GetInt64()));
+            Assert.That(fullRead.GetProperty("operationUnit").GetString(), Is.EqualTo("4 KiB request"));
+        }
+        finally
+        {
+            File.Delete(json);
+        }
+    }
+
+    [Test]
+    public void Catalog_has_the_io_workloads_and_the_cpu_workloads()
+    {
+        Assert.That(WorkloadCatalog.All.Take(3).Select(w => w.Name), Is.EqualTo(new[] { "console", "blk-write", "blk-read" }));
+        foreach (WorkloadDefinition cpu in CpuWorkloadCatalog.Definitions)
+            Assert.That(WorkloadCatalog.Find(cpu.Name), Is.Not.Null);
+        Assert.That(WorkloadCatalog.Find("hostile-desc-loop"), Is.Null, "test-only workloads are not in the compare catalog");
+    }
+}

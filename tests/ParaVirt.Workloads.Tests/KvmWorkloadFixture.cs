@@ -1,0 +1,35 @@
+using ParaVirt.Core.Machine;
+
+namespace ParaVirt.Workloads.Tests;
+
+/// <summary>Base for tests that run workloads on KVM: ignored with the reason where KVM is unusable.</summary>
+public abstract class KvmWorkloadFixture
+{
+    protected static readonly WorkloadRunner Runner = new();
+
+    [SetUp]
+    public void RequireKvm()
+    {
+        if (!WorkloadRunner.IsAvailable(out string reason))
+            Assert.Ignore($"KVM is not usable here: {reason}");
+    }
+
+    protected static WorkloadResult Run(WorkloadDefinition workload, VirtualizationMode mode, long? operations = null, string? diskPath = null)
+    {
+        WorkloadResult result = Runner.Run(workload, mode, new WorkloadRunOptions
+        {
+            Quick = true,
+            Operations = operations,
+            DiskPath = diskPath,
+            Timeout = TimeSpan.FromMinutes(2),
+        });
+        TestContext.Out.WriteLine($"{result.Workload} {result.Mode}: {result.Operations} ops, {result.Exits} exits ({string.Join(", ", result.ExitsByReason)}), {result.NsPerOp:F0} ns/op, verified {result.Verified} {result.Failure}");
+        return result;
+    }
+
+    protected static void AssertVerified(WorkloadResult result)
+    {
+        Assert.That(result.Verified, Is.True, () => $"{result.Failure}\nconsole tail:\n{result.ConsoleTail}");
+        Assert.That(result.ExitCode, Is.Zero);
+    }
+}
