@@ -58,7 +58,7 @@ public sealed unsafe class VirtualCpu : IResumeHook
     {
         _vm = vm;
         Mode = mode;
-        _kicker = new DeadlineKicker(vm);
+        _kicker = new DeadlineKicker(vm, _clock, CouldTakeInterrupt);
         ulong sharedAddress = vm.Layout.SharedInfoPage;
         if (sharedAddress != 0 && vm.Memory.TryGetSpan(sharedAddress, 4096, out Span<byte> page))
             _shared = (SharedInfo*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(page)); // guest RAM never moves
@@ -155,9 +155,12 @@ public sealed unsafe class VirtualCpu : IResumeHook
         // re-entry, and never into the platform's ring-0 pages.
         bool safe = (exit.Reason == ExitReason.Trap || exit.Reason == ExitReason.Interrupted) && registers.Rip >= vm.Layout.HypercallPage;
         bool needPoll = false;
-        if (State.InterruptShadow)
-        {
+        if (State.InterruptShadow && registers.Rip != State.ShadowRip)
             State.InterruptShadow = false;
+        if (State.InterruptShadow && registers.Rip == State.ShadowRip)
+        {
+            // Still before the instruction after sti (this exit is the sti itself or a kick that
+            // landed on it): no delivery, as on hardware.
             needPoll = Volatile.Read(ref _pendingLines) != 0;
         }
         else if (safe)
@@ -209,7 +212,14 @@ public sealed unsafe class VirtualCpu : IResumeHook
     }
 
     /// <summary>Whether anything could ever wake a halted or blocked vCPU.</summary>
-    internal bool HasWakeSource() => NextDeadline() != long.MaxValue || Volatile.Read(ref _eventSources) > 0 || Volatile.Read(ref _pendingLines) != 0;
+    internal bool HasWakeSource()
+    {
+        if (NextDeadline() != long.MaxValue || Volatile.Read(ref _eventSources) > 0)
+            return true;
+        // A PIT edge may have passed between the last poll and the deadline query: poll again.
+        PollTimers(_clock.NowNanoseconds);
+        return Volatile.Read(ref _pendingLines) != 0;
+    }
 
     /// <summary>Arms (deadline &gt; 0) or cancels (0) the para one-shot timer; a past deadline raises line 0 now.</summary>
     internal void SetTimer(long deadline)
@@ -228,6 +238,10 @@ public sealed unsafe class VirtualCpu : IResumeHook
         }
         _timerDeadline = deadline;
     }
+
+    /// <summary>Whether the guest could take an interrupt now (read racily from the kick timer's thread).</summary>
+    private bool CouldTakeInterrupt() =>
+        Mode == VirtualizationMode.Full ? State.InterruptsEnabled : _shared != null && EventCallback != 0 && _shared->EventMask == 0;
 
     private bool HasDeliverable()
     {

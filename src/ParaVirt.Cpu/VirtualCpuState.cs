@@ -20,8 +20,11 @@ public sealed class VirtualCpuState
     /// <summary>The virtual RFLAGS.IF: true after <c>sti</c>, false after <c>cli</c> and at entry.</summary>
     public bool InterruptsEnabled { get; set; }
 
-    /// <summary>True for the one instruction after <c>sti</c> (the interrupt shadow): no delivery then.</summary>
+    /// <summary>True for the one instruction after <c>sti</c> (the interrupt shadow): no delivery while RIP is still <see cref="ShadowRip"/>.</summary>
     public bool InterruptShadow { get; set; }
+
+    /// <summary>The instruction the sti shadow covers (the one after the sti).</summary>
+    public ulong ShadowRip { get; set; }
 
     /// <summary>Virtual CR0.</summary>
     public ulong Cr0 { get; set; } = InitialCr0;

@@ -86,7 +86,10 @@ public sealed class TrapEmulator : ITrapHandler
                 s.InterruptsEnabled = true;
                 r.Rip = next;
                 if (!TryEmulateIretAfterSti(vm, ref r))
-                    s.InterruptShadow = true;
+                {
+                    s.InterruptShadow = true; // sti; hlt must not lose a wake-up to an interrupt in between
+                    s.ShadowRip = r.Rip;
+                }
                 return true;
             case Code.Hlt:
                 vm.Exits.CountInstruction("hlt");
@@ -205,6 +208,8 @@ public sealed class TrapEmulator : ITrapHandler
             }
             if (!_cpu.HasWakeSource())
             {
+                if (_cpu.PendingLines != 0)
+                    continue;
                 stopMessage = $"hlt at RIP 0x{r.Rip - 1:x} with interrupts enabled but no timer armed and no event source: nothing can wake the vCPU";
                 return false;
             }

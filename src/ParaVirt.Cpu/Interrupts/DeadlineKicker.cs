@@ -18,9 +18,18 @@ internal sealed class DeadlineKicker : IDisposable
     private volatile bool _guestRunning;
     private long _armedFor = long.MaxValue;
 
-    public DeadlineKicker(VirtualMachine vm)
+    private readonly Timekeeping.HostClock _clock;
+
+    private readonly Func<bool> _couldTakeInterrupt;
+
+    /// <param name="vm">The VM to kick.</param>
+    /// <param name="clock">The system time deadlines count in.</param>
+    /// <param name="couldTakeInterrupt">Whether a kick now could deliver anything (virtual IF set, events unmasked); read from the timer thread.</param>
+    public DeadlineKicker(VirtualMachine vm, Timekeeping.HostClock clock, Func<bool> couldTakeInterrupt)
     {
+        _couldTakeInterrupt = couldTakeInterrupt;
         _vm = vm;
+        _clock = clock;
         _timer = new Timer(static state => ((DeadlineKicker)state!).Fire(), this, Timeout.Infinite, Timeout.Infinite);
     }
 
@@ -68,8 +77,20 @@ internal sealed class DeadlineKicker : IDisposable
     {
         lock (_gate)
         {
+            // A callback that lost a race with Arm or Deactivate, or one that fires before the
+            // deadline it now stands for, must not kick: a spurious exit would spoil exact counts.
+            if (!_active || _armedFor == long.MaxValue)
+                return;
+            long early = _armedFor - _clock.NowNanoseconds;
+            if (early > 200_000)
+            {
+                _timer.Change(Math.Max(1, early / 1_000_000), Timeout.Infinite);
+                return;
+            }
             _armedFor = long.MaxValue;
-            if (_active && _guestRunning)
+            // With interrupts masked a kick delivers nothing: the guest's own unmask (sti traps; a para
+            // unmask is followed by the poll kick armed at the next exit) picks the interrupt up.
+            if (_guestRunning && _couldTakeInterrupt())
             {
                 Kicks++;
                 _vm.Kick();

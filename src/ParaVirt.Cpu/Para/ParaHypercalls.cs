@@ -55,6 +55,9 @@ internal sealed class ParaHypercalls
                 return 0;
             if (deadline <= 0 && !_cpu.HasWakeSource())
             {
+                _cpu.PublishPendingEvents();
+                if (_cpu.EventPendingInShared)
+                    return 1;
                 vm.Stop(VirtualCpu.Stop("sched_op block with no deadline, no timer armed and no event source: nothing can wake the vCPU"));
                 return (long)HypercallStatus.InvalidArgument;
             }
