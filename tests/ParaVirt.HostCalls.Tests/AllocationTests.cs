@@ -1,4 +1,7 @@
+using ParaVirt.Abi;
 using ParaVirt.Core.HostCalls;
+using ParaVirt.Core.Hypercalls;
+using ParaVirt.Core.Machine;
 
 namespace ParaVirt.HostCalls.Tests;
 
@@ -39,5 +42,20 @@ public class AllocationTests
         long bytes = AllocatedBy(dispatcher, Messages.Request("greet", "guest"), new byte[64], 100);
         TestContext.Out.WriteLine($"greet(\"guest\"): {bytes / 100} bytes per call");
         Assert.That(bytes / 100, Is.InRange(1, 256), "the argument and the result string, not buffers");
+    }
+
+    [Test]
+    public void AnIntegerCallThroughTheHypercallAllocatesNothing()
+    {
+        using var vm = new VirtualMachine(new FakeEngine(), new VmOptions { MemorySize = 4UL << 20 });
+        TestFunctions.Create().Attach(vm);
+        byte[] request = Messages.Request("add", 2L, 40L);
+        vm.Memory.TryWrite(0x300000, request);
+        var args = new HypercallArgs(0x300000, (ulong)request.Length, 0x310000, 64);
+        Assert.That(vm.Hypercalls.Dispatch(vm, (ulong)Hypercall.HostCall, args), Is.EqualTo(3));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+            vm.Hypercalls.Dispatch(vm, (ulong)Hypercall.HostCall, args);
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
     }
 }
