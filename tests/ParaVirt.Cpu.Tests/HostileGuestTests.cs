@@ -1,0 +1,274 @@
+using Iced.Intel;
+using ParaVirt.Abi;
+using ParaVirt.Core.Cpu;
+using ParaVirt.Core.Machine;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace ParaVirt.Cpu.Tests;
+
+/// <summary>Hostile guests: each gets a defined outcome and the host stays up.</summary>
+public class HostileGuestTests : CpuFixture
+{
+    [Test]
+    public void UndecodableBytesAtTheTrapRipStopTheVmNamingThem()
+    {
+        var (vm, cpu) = CreateVm(VirtualizationMode.Full, a => { a.db(0x06); a.ret(); }); // push es: invalid in 64-bit mode (#UD)
+        using (vm)
+        {
+            VmStopReason stop = RunToStop(vm);
+            Assert.That(stop.Kind, Is.EqualTo(VmStopKind.UnhandledTrap));
+            Assert.That(stop.Message, Does.Contain("undecodable bytes 06C3"));
+            Assert.That(cpu.Emulator!.Undecodable, Is.EqualTo(1));
+        }
+    }
+
+    [Test]
+    public void UndecodableBytesAreReflectedWhenTheGuestHasAHandler()
+    {
+        // The #UD handler skips the bad byte and returns; the guest then exits with 7.
+        var (vm, cpu) = CreateVm(VirtualizationMode.Full, a =>
+        {
+            a.mov(rcx, IdtrAddress);
+            a.lidt(__[rcx]);
+            a.db(0x06);
+            a.mov(eax, 7);
+            a.ret();
+        });
+        using (vm)
+        {
+            InstallHandler(vm, 6, h => { h.add(__qword_ptr[rsp], 1); h.iretq(); }, HandlerAddress);
+            VmStopReason stop = RunToStop(vm);
+            Assert.That(stop.ExitCode, Is.EqualTo(7), stop.Message);
+            Assert.That(cpu.Emulator!.Reflected, Is.EqualTo(1));
+        }
+    }
+
+    [Test]
+    public void ATrapRipOutsideGuestMemoryIsADefinedStop()
+    {
+        var (vm, cpu) = CreateVm(VirtualizationMode.Full, a => { a.ret(); });
+        using (vm)
+        {
+            // Straight into the emulator with a forged exit: no host exception, a reason.
+            var exit = new VcpuExit { Reason = ExitReason.Trap, Vector = 13, Rip = 0xFFFF_FFFF_FFFF_FFF0 };
+            var registers = new Registers { Rip = 0xFFFF_FFFF_FFFF_FFF0 };
+            bool resumed = cpu.Emulator!.HandleTrap(vm, exit, ref registers, out string? message);
+            Assert.That(resumed, Is.False);
+            Assert.That(message, Does.Contain("outside guest memory"));
+
+            // And a real guest jumping past the end of RAM: #PF there, no IDT: the VM stops.
+            Assert.That(vm.Memory.TryWrite(CodeAddress, Assemble(a => { a.mov(rax, 0x4000_0000UL); a.jmp(rax); }, CodeAddress)), Is.True);
+            VmStopReason stop = RunToStop(vm);
+            Assert.That(stop.Kind, Is.EqualTo(VmStopKind.UnhandledTrap));
+            Assert.That(stop.Message, Does.Contain("#PF"));
+        }
+    }
+
+    [Test]
+    public void LidtWithAnOperandOutsideMemoryStopsNamingIt()
+    {
+        var (vm, _) = CreateVm(VirtualizationMode.Full, a => { a.mov(rcx, 0x7000_0000UL); a.lidt(__[rcx]); a.ret(); });
+        using (vm)
+        {
+            VmStopReason stop = RunToStop(vm);
+            Assert.That(stop.Kind, Is.EqualTo(VmStopKind.UnhandledTrap));
+            Assert.That(stop.Message, Does.Contain("lidt"));
+        }
+    }
+
+    [Test]
+    public void AnIdtOutsideMemoryStopsTheVmWhenAnInterruptIsDue()
+    {
+        var (vm, _) = CreateVm(VirtualizationMode.Full, a =>
+        {
+            a.mov(rcx, IdtrAddress);
+            a.lidt(__[rcx]);          // IDT base far outside RAM
+            a.mov(al, 0x30);
+            a.@out(0x43, al);
+            a.mov(al, 10);
+            a.@out(0x40, al);
+            a.xor(al, al);
+            a.@out(0x40, al);
+            a.sti();
+            a.hlt();
+            a.ret();
+        }, PitPorts);
+        using (vm)
+        {
+            WriteIdtr(vm, 0x7_0000_0000, 0xFFF);
+            VmStopReason stop = RunToStop(vm);
+            Assert.That(stop.Kind, Is.EqualTo(VmStopKind.UnhandledTrap));
+            Assert.That(stop.Message, Does.Contain("no present gate"));
+        }
+    }
+
+    [Test]
+    public void WritingAnMsrThatWasNotGrantedStopsWithoutAHandler()
+    {
+        var (vm, _) = CreateVm(VirtualizationMode.Full, a => { a.mov(ecx, 0x10); a.xor(eax, eax); a.xor(edx, edx); a.wrmsr(); a.ret(); });
+        using (vm)
+        {
+            VmStopReason stop = RunToStop(vm);
+            Assert.That(stop.Kind, Is.EqualTo(VmStopKind.UnhandledTrap));
+            Assert.That(stop.Message, Does.Contain("wrmsr").And.Contain("MSR 0x10 is not granted"));
+        }
+    }
+
+    [Test]
+    public void WritingAnMsrThatWasNotGrantedInjectsGpIntoAGuestWithAHandler()
+    {
+        // The #GP handler counts in r15, skips the 2-byte wrmsr and drops the error code.
+        var (vm, cpu) = CreateVm(VirtualizationMode.Full, a =>
+        {
+            a.mov(rcx, IdtrAddress);
+            a.lidt(__[rcx]);
+            a.xor(r15d, r15d);
+            a.mov(ecx, ParaVirt.Cpu.Emulation.MsrFile.Efer); // granted read-only: the write faults
+            a.wrmsr();
+            a.mov(ecx, 0xDEAD);      // not granted at all
+            a.rdmsr();
+            a.mov(rax, r15);
+            a.ret();
+        });
+        using (vm)
+        {
+            InstallHandler(vm, 13, h => { h.inc(r15); h.add(__qword_ptr[rsp + 8], 2); h.add(rsp, 8); h.iretq(); }, HandlerAddress);
+            VmStopReason stop = RunToStop(vm);
+            Assert.That(stop.ExitCode, Is.EqualTo(2), stop.Message);
+            Assert.That(cpu.Emulator!.Reflected, Is.EqualTo(2));
+        }
+    }
+
+    [Test]
+    public void CpuidLeavesOutOfRangeAreAnsweredInKernelWithoutAnExit()
+    {
+        // KVM answers cpuid from the table the engine set; an out-of-range leaf gets KVM's defined
+        // answer (Intel: the highest basic leaf's data), with no exit in either case.
+        var (vm, _) = CreateVm(VirtualizationMode.Full, a =>
+        {
+            a.mov(eax, 0x4000_0000);
+            a.cpuid();
+            a.mov(r12, DataAddress);
+            a.mov(__dword_ptr[r12], ebx);
+            a.mov(__dword_ptr[r12 + 4], ecx);
+            a.mov(__dword_ptr[r12 + 8], edx);
+            a.mov(eax, 0x4FFF_FFFF);
+            a.cpuid();
+            a.mov(eax, 0x8FFF_FFFF);
+            a.cpuid();
+            a.xor(eax, eax);
+            a.ret();
+        });
+        using (vm)
+        {
+            VmStopReason stop = RunToStop(vm);
+            Assert.That(stop.Kind, Is.EqualTo(VmStopKind.GuestShutdown), stop.Message);
+            Assert.That(vm.Exits.Total, Is.EqualTo(1), "cpuid never exits to userspace");
+            var signature = new byte[12];
+            Assert.That(vm.Memory.TryRead(DataAddress, signature), Is.True);
+            Assert.That(System.Text.Encoding.ASCII.GetString(signature, 0, 10), Is.EqualTo("ParaVirtHV"));
+        }
+    }
+
+    [Test]
+    public void AMulticallListOutsideMemoryOrNestedIsRefused()
+    {
+        var (vm, _) = CreateVm(VirtualizationMode.Para, a =>
+        {
+            a.mov(rdi, 0x7FFF_0000UL);
+            a.mov(esi, 4);
+            Call(a, Hypercall.Multicall);
+            a.mov(r12, DataAddress);
+            a.mov(__qword_ptr[r12], rax);
+            a.mov(rdi, DataAddress + 64);   // one entry: a nested multicall
+            a.mov(esi, 1);
+            Call(a, Hypercall.Multicall);
+            a.mov(__qword_ptr[r12 + 8], rax);
+            a.xor(eax, eax);
+            a.ret();
+        });
+        using (vm)
+        {
+            Assert.That(vm.Memory.TryWrite(DataAddress + 64, new MulticallEntry { Number = (ulong)Hypercall.Multicall, Arg0 = DataAddress + 64, Arg1 = 1 }), Is.True);
+            VmStopReason stop = RunToStop(vm);
+            Assert.That(stop.Kind, Is.EqualTo(VmStopKind.GuestShutdown), stop.Message);
+            Assert.That(vm.Memory.TryRead(DataAddress, out long outside) && outside == (long)HypercallStatus.BadAddress, Is.True);
+            Assert.That(vm.Memory.TryRead(DataAddress + 8, out long ran) && ran == 1, Is.True);
+            Assert.That(vm.Memory.TryRead(DataAddress + 64, out MulticallEntry entry) && entry.Result == (long)HypercallStatus.NotPermitted, Is.True);
+        }
+    }
+
+    [Test]
+    public void ATimerStormOfZeroLengthTimersIsCheapAndBounded()
+    {
+        const int Timers = 5000;
+        var (vm, cpu) = CreateVm(VirtualizationMode.Para, a =>
+        {
+            a.mov(r14d, Timers);
+            Label loop = a.CreateLabel();
+            a.Label(ref loop);
+            a.mov(edi, 1);                  // a deadline long past
+            Call(a, Hypercall.SetTimer);
+            a.dec(r14d);
+            a.jnz(loop);
+            a.mov(edi, (uint)SchedOp.Block);
+            a.xor(esi, esi);
+            Call(a, Hypercall.SchedOp);     // an event is pending: returns 1 at once
+            a.ret();
+        });
+        using (vm)
+        {
+            VmStopReason stop = RunToStop(vm, 30);
+            Assert.That(stop.ExitCode, Is.EqualTo(1), stop.Message);
+            Assert.That(cpu.TimersArmed, Is.EqualTo(Timers));
+            Assert.That(vm.Memory.TryRead(SharedInfoAddress, out SharedInfo shared), Is.True);
+            Assert.That(shared.PendingEvents, Is.EqualTo(1UL << (int)EventChannel.Timer), "one pending timer event, however many fired");
+        }
+    }
+
+    [Test]
+    public void BlockingWithNoDeadlineAndNoEventSourceStopsTheVm()
+    {
+        var (vm, _) = CreateVm(VirtualizationMode.Para, a =>
+        {
+            a.mov(edi, (uint)SchedOp.Block);
+            a.xor(esi, esi);
+            Call(a, Hypercall.SchedOp);
+            a.ret();
+        });
+        using (vm)
+        {
+            VmStopReason stop = RunToStop(vm);
+            Assert.That(stop.Kind, Is.EqualTo(VmStopKind.UnhandledTrap));
+            Assert.That(stop.Message, Does.Contain("nothing can wake the vCPU"));
+        }
+    }
+
+    [Test]
+    public void HltWithInterruptsDisabledStopsTheVm()
+    {
+        var (vm, _) = CreateVm(VirtualizationMode.Full, a => { a.cli(); a.hlt(); a.ret(); });
+        using (vm)
+        {
+            VmStopReason stop = RunToStop(vm);
+            Assert.That(stop.Kind, Is.EqualTo(VmStopKind.UnhandledTrap));
+            Assert.That(stop.Message, Does.Contain("interrupts disabled"));
+        }
+    }
+
+    [Test]
+    public void AnEventCallbackOutsideGuestRamIsRefused()
+    {
+        var (vm, _) = CreateVm(VirtualizationMode.Para, a =>
+        {
+            a.mov(edi, 0x6000);          // the ring-0 trampolines
+            Call(a, Hypercall.SetEventCallback);
+            a.ret();
+        });
+        using (vm)
+        {
+            VmStopReason stop = RunToStop(vm);
+            Assert.That(stop.ExitCode, Is.EqualTo((int)HypercallStatus.BadAddress), stop.Message);
+        }
+    }
+}
