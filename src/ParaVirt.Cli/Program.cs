@@ -47,10 +47,12 @@ public static class Program
 
     internal static int Dispatch(IReadOnlyList<string> args)
     {
-        if (args.Count == 0 || args[0] is "-h" or "--help" or "help")
+        if (args.Count == 0)
+            throw new CliException("missing a command (see 'paravirt --help')", ExitCodes.Usage);
+        if (args[0] is "-h" or "--help" or "help")
         {
             Console.WriteLine(Usage);
-            return args.Count == 0 ? ExitCodes.Usage : 0;
+            return 0;
         }
         string command = args[0];
         IReadOnlyList<string> rest = args.Skip(1).ToArray();

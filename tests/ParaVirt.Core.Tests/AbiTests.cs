@@ -57,6 +57,18 @@ public class AbiTests
     }
 
     [Test]
+    public void HostCallStatusesAreStable()
+    {
+        Assert.That((int)HostCallStatus.Ok, Is.EqualTo(0));
+        Assert.That((int)HostCallStatus.UnknownFunction, Is.EqualTo(-8));
+        Assert.That((int)HostCallStatus.HostFailure, Is.EqualTo(-9));
+        Assert.That((int)HostCallStatus.MalformedRequest, Is.EqualTo(-32));
+        Assert.That((int)HostCallStatus.WrongArgumentCount, Is.EqualTo(-33));
+        Assert.That((int)HostCallStatus.WrongArgumentType, Is.EqualTo(-34));
+        Assert.That(Enum.GetValues<HostCallStatus>(), Has.Length.EqualTo(6));
+    }
+
+    [Test]
     public void FeatureBitsAreStable()
     {
         Assert.That((ulong)HypercallFeatures.Console, Is.EqualTo(1));

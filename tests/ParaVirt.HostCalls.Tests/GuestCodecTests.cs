@@ -1,8 +1,9 @@
+using ParaVirt.Abi;
 using System.Buffers;
 using MessagePack;
 using ParaVirt.Guest;
-using GuestStatus = ParaVirt.Guest.HostCallStatus;
-using HostStatus = ParaVirt.Core.HostCalls.HostCallStatus;
+using GuestStatus = ParaVirt.Guest.HostCallResult;
+using HostStatus = ParaVirt.Abi.HostCallStatus;
 
 namespace ParaVirt.HostCalls.Tests;
 

@@ -11,7 +11,7 @@ namespace ParaVirt.Guest;
 /// Span&lt;byte&gt; buffer = stackalloc byte[256];
 /// var call = HostCall.Begin(buffer, "greet", 1);
 /// call.AddString("guest");
-/// if (call.Invoke(buffer, out PackReader result) == HostCallStatus.Ok &amp;&amp; result.TryReadString(out ReadOnlySpan&lt;byte&gt; text))
+/// if (call.Invoke(buffer, out PackReader result) == HostCallResult.Ok &amp;&amp; result.TryReadString(out ReadOnlySpan&lt;byte&gt; text))
 ///     Console.Write(text);
 /// </code></example>
 public ref struct HostCall
@@ -90,27 +90,27 @@ public ref struct HostCall
     }
 
     /// <summary>
-    /// Sends the call. On <see cref="HostCallStatus.Ok"/>, <paramref name="result"/> is positioned
+    /// Sends the call. On <see cref="HostCallResult.Ok"/>, <paramref name="result"/> is positioned
     /// at the result value inside <paramref name="response"/>; on any other status it is empty.
     /// </summary>
-    public HostCallStatus Invoke(Span<byte> response, out PackReader result)
+    public HostCallResult Invoke(Span<byte> response, out PackReader result)
     {
         result = default;
         if (_request.Overflowed)
-            return HostCallStatus.TooLarge;
+            return HostCallResult.TooLarge;
         if (_added != _declared)
-            return HostCallStatus.InvalidArgument;
+            return HostCallResult.InvalidArgument;
         long length = Hypercalls.HostCall(_request.Written, response);
         if (length < 0)
-            return (HostCallStatus)length;
+            return (HostCallResult)length;
         if (length > response.Length)
-            return HostCallStatus.HostFailure;
+            return HostCallResult.HostFailure;
         var reader = new PackReader(response.Slice(0, (int)length));
         if (!reader.TryReadArrayHeader(out int count) || count != 2 || !reader.TryReadInt64(out long status))
-            return HostCallStatus.HostFailure;
+            return HostCallResult.HostFailure;
         if (status != 0)
-            return (HostCallStatus)status;
+            return (HostCallResult)status;
         result = reader;
-        return HostCallStatus.Ok;
+        return HostCallResult.Ok;
     }
 }

@@ -8,10 +8,10 @@ namespace ParaVirt.Guest;
 /// other shapes, build a <see cref="HostCall"/>.
 /// </summary>
 /// <example><code>
-/// if (HostCalls.Call("add", 2, 40, out long sum) == HostCallStatus.Ok) Console.WriteDecimal(sum);
+/// if (HostCalls.Call("add", 2, 40, out long sum) == HostCallResult.Ok) Console.WriteDecimal(sum);
 ///
 /// Span&lt;byte&gt; buffer = stackalloc byte[128];
-/// if (HostCalls.Call("greet", "guest", buffer, out ReadOnlySpan&lt;byte&gt; greeting) == HostCallStatus.Ok)
+/// if (HostCalls.Call("greet", "guest", buffer, out ReadOnlySpan&lt;byte&gt; greeting) == HostCallResult.Ok)
 ///     Console.Write(greeting);
 /// </code></example>
 public static class HostCalls
@@ -20,7 +20,7 @@ public static class HostCalls
     private const int IntegerCallBuffer = 320;
 
     /// <summary>Calls a host function without arguments that returns an integer.</summary>
-    public static HostCallStatus Call(string name, out long result)
+    public static HostCallResult Call(string name, out long result)
     {
         Span<byte> buffer = stackalloc byte[IntegerCallBuffer];
         HostCall call = HostCall.Begin(buffer, name, 0);
@@ -28,7 +28,7 @@ public static class HostCalls
     }
 
     /// <summary>Calls a host function of one integer that returns an integer.</summary>
-    public static HostCallStatus Call(string name, long arg0, out long result)
+    public static HostCallResult Call(string name, long arg0, out long result)
     {
         Span<byte> buffer = stackalloc byte[IntegerCallBuffer];
         HostCall call = HostCall.Begin(buffer, name, 1);
@@ -37,7 +37,7 @@ public static class HostCalls
     }
 
     /// <summary>Calls a host function of two integers that returns an integer.</summary>
-    public static HostCallStatus Call(string name, long arg0, long arg1, out long result)
+    public static HostCallResult Call(string name, long arg0, long arg1, out long result)
     {
         Span<byte> buffer = stackalloc byte[IntegerCallBuffer];
         HostCall call = HostCall.Begin(buffer, name, 2);
@@ -50,27 +50,27 @@ public static class HostCalls
     /// Calls a host function of one string that returns a string. <paramref name="buffer"/> holds
     /// the request and then the response; <paramref name="utf8Result"/> points into it.
     /// </summary>
-    public static HostCallStatus Call(string name, string arg0, Span<byte> buffer, out ReadOnlySpan<byte> utf8Result)
+    public static HostCallResult Call(string name, string arg0, Span<byte> buffer, out ReadOnlySpan<byte> utf8Result)
     {
         utf8Result = default;
         HostCall call = HostCall.Begin(buffer, name, 1);
         call.AddString(arg0);
-        HostCallStatus status = call.Invoke(buffer, out PackReader reader);
-        if (status != HostCallStatus.Ok)
+        HostCallResult status = call.Invoke(buffer, out PackReader reader);
+        if (status != HostCallResult.Ok)
             return status;
         if (!reader.TryReadString(out utf8Result) || !reader.End)
-            return HostCallStatus.HostFailure; // the function does not return a string
-        return HostCallStatus.Ok;
+            return HostCallResult.HostFailure; // the function does not return a string
+        return HostCallResult.Ok;
     }
 
-    private static HostCallStatus Finish(ref HostCall call, Span<byte> buffer, out long result)
+    private static HostCallResult Finish(ref HostCall call, Span<byte> buffer, out long result)
     {
         result = 0;
-        HostCallStatus status = call.Invoke(buffer, out PackReader reader);
-        if (status != HostCallStatus.Ok)
+        HostCallResult status = call.Invoke(buffer, out PackReader reader);
+        if (status != HostCallResult.Ok)
             return status;
         if (!reader.TryReadInt64(out result) || !reader.End)
-            return HostCallStatus.HostFailure; // the function does not return an integer
-        return HostCallStatus.Ok;
+            return HostCallResult.HostFailure; // the function does not return an integer
+        return HostCallResult.Ok;
     }
 }

@@ -38,9 +38,9 @@ public static unsafe class Kernel
         CheckAdd(-7, 3, -4);
         CheckAdd(0x1_0000_0000, 0x7FFF_FFFF, 0x1_7FFF_FFFF);
         CheckGreet();
-        CheckStatus("fail()", HostCalls.Call("fail", out long _), HostCallStatus.HostFailure);
-        CheckStatus("missing()", HostCalls.Call("missing", out long _), HostCallStatus.UnknownFunction);
-        CheckStatus("add(1)", HostCalls.Call("add", 1, out long _), HostCallStatus.WrongArgumentCount);
+        CheckStatus("fail()", HostCalls.Call("fail", out long _), HostCallResult.HostFailure);
+        CheckStatus("missing()", HostCalls.Call("missing", out long _), HostCallResult.UnknownFunction);
+        CheckStatus("add(1)", HostCalls.Call("add", 1, out long _), HostCallResult.WrongArgumentCount);
         CheckWrongType();
 
         if (s_failures == 0)
@@ -55,13 +55,13 @@ public static unsafe class Kernel
 
     private static void CheckAdd(long a, long b, long expected)
     {
-        HostCallStatus status = HostCalls.Call("add", a, b, out long sum);
+        HostCallResult status = HostCalls.Call("add", a, b, out long sum);
         Console.Write("add(");
         Console.WriteDecimal(a);
         Console.Write(", ");
         Console.WriteDecimal(b);
         Console.Write(") = ");
-        if (status != HostCallStatus.Ok)
+        if (status != HostCallResult.Ok)
         {
             Console.Write("status ");
             Console.WriteDecimal((long)status);
@@ -75,9 +75,9 @@ public static unsafe class Kernel
     private static void CheckGreet()
     {
         Span<byte> buffer = stackalloc byte[128];
-        HostCallStatus status = HostCalls.Call("greet", "guest", buffer, out ReadOnlySpan<byte> greeting);
+        HostCallResult status = HostCalls.Call("greet", "guest", buffer, out ReadOnlySpan<byte> greeting);
         Console.Write("greet(\"guest\") = ");
-        if (status != HostCallStatus.Ok)
+        if (status != HostCallResult.Ok)
         {
             Console.Write("status ");
             Console.WriteDecimal((long)status);
@@ -97,10 +97,10 @@ public static unsafe class Kernel
         HostCall call = HostCall.Begin(buffer, "add", 2);
         call.AddInt64(1);
         call.AddString("two");
-        CheckStatus("add(1, \"two\")", call.Invoke(buffer, out PackReader _), HostCallStatus.WrongArgumentType);
+        CheckStatus("add(1, \"two\")", call.Invoke(buffer, out PackReader _), HostCallResult.WrongArgumentType);
     }
 
-    private static void CheckStatus(string what, HostCallStatus status, HostCallStatus expected)
+    private static void CheckStatus(string what, HostCallResult status, HostCallResult expected)
     {
         Console.Write(what);
         Console.Write(" -> status ");

@@ -14,13 +14,14 @@ namespace ParaVirt.Cli.Commands;
 internal static class RunCommand
 {
     public const string Help = """
-        usage: paravirt run <image.pvimg> [--memory MiB] [--timeout s] [--quiet]
+        usage: paravirt run <image.pvimg> [--memory MiB] [--timeout s] [--host-calls] [--quiet]
 
         Runs a guest image on KVM. The guest console goes to stdout; a summary (stop reason,
         wall time, exits by reason, hypercalls by name) goes to stderr.
 
           --memory MiB   guest RAM, a multiple of 2 from 4 to 1024 (default 32)
           --timeout s    stop the guest after this many seconds (default 60)
+          --host-calls   offer the demo host functions add, greet and fail (docs/host-calls.md)
           --quiet        no summary
 
         Exit code: the guest's own exit code when it shuts down; 5 when the VM stops
@@ -30,7 +31,7 @@ internal static class RunCommand
 
     public static int Run(IReadOnlyList<string> args)
     {
-        Arguments parsed = Arguments.Parse("run", args, valued: ["--memory", "--timeout"], switches: ["--quiet"]);
+        Arguments parsed = Arguments.Parse("run", args, valued: ["--memory", "--timeout"], switches: ["--quiet", "--host-calls"]);
         if (parsed.Positional.Count != 1)
             throw Arguments.Usage("run", parsed.Positional.Count == 0 ? "missing the image to run" : $"unexpected argument '{parsed.Positional[1]}'");
         string path = parsed.Positional[0];
@@ -52,6 +53,8 @@ internal static class RunCommand
             try
             {
                 ImageLoader.Load(vm, image);
+                if (parsed.Has("--host-calls"))
+                    DemoHostFunctions.Create().Attach(vm);
             }
             catch (InvalidImageException ex)
             {

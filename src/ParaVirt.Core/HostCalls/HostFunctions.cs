@@ -1,3 +1,4 @@
+using ParaVirt.Abi;
 using System;
 using MessagePack;
 

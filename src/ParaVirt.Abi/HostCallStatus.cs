@@ -1,9 +1,8 @@
-using ParaVirt.Abi;
-
-namespace ParaVirt.Core.HostCalls;
+namespace ParaVirt.Abi;
 
 /// <summary>
-/// The status a host call's response carries (docs/host-calls.md): 0 for success, negative for an
+/// The status a host call's response carries (docs/host-calls.md), part of the ABI so that the host and
+/// every guest share one definition: 0 for success, negative for an
 /// error. Two values are the <see cref="HypercallStatus"/> of the same meaning; the others are
 /// specific to host calls and lie outside the hypercall status range. Every value encodes as one
 /// MessagePack byte (a fixint).
