@@ -169,22 +169,19 @@ public static unsafe class Cpu
     public static ulong ReadTsc() => PrivilegedInstructions.ReadTsc();
 
     /// <summary>
-    /// The current time in nanoseconds. Full flavour: PLACEHOLDER until the emulated clock (issue D)
-    /// exists, it converts the TSC with <see cref="TscHz"/>. Para flavour: the clock page (issue D).
+    /// The current time in nanoseconds. Full flavour: the emulated PIT's free-running channel 2
+    /// (<see cref="PitClock"/>: three port accesses, each an exit). Para flavour: the PV clock page
+    /// (<see cref="PvClockReader"/>: rdtsc and a few loads, no exit).
     /// </summary>
     public static ulong NowNanoseconds()
     {
 #if PARAVIRT_PARA
         return ParaOperations.NowNanoseconds();
 #else
-        ulong tsc = PrivilegedInstructions.ReadTsc();
-        ulong hz = TscHz;
-        if (hz == 0)
-            hz = 1_000_000_000UL;
-        return tsc / hz * 1_000_000_000UL + tsc % hz * 1_000_000_000UL / hz;
+        return PitClock.Now();
 #endif
     }
 
-    /// <summary>The TSC frequency the full-flavour clock assumes; 0 (the default) means 1 GHz until the host reports it.</summary>
+    /// <summary>A TSC frequency a guest may record for its own conversions; the SDK's clocks do not use it.</summary>
     public static ulong TscHz { get; set; }
 }
