@@ -1,0 +1,34 @@
+using ParaVirt.Core.Machine;
+
+namespace ParaVirt.Workloads.Tests;
+
+/// <summary>
+/// The host's hot paths allocate nothing per exit or per operation: the VM runs on the calling
+/// thread, so the bytes that thread allocates for a long run and for a short run differ by far less
+/// than one object per extra exit would make.
+/// </summary>
+public sealed class AllocationTests : KvmWorkloadFixture
+{
+    [TestCase("console", VirtualizationMode.Full, 500, 4000)]      // 7000 more port exits (UART, console pipe)
+    [TestCase("blk-read", VirtualizationMode.Full, 16, 128)]       // 2688 more port exits (ATA, rep insw)
+    [TestCase("blk-read", VirtualizationMode.Para, 64, 1024)]      // 30 more notifies, 960 more requests (virtio-blk)
+    [TestCase("blk-write", VirtualizationMode.Para, 64, 1024)]
+    public void A_longer_run_allocates_no_more_on_the_vcpu_thread(string name, VirtualizationMode mode, long shortRun, long longRun)
+    {
+        WorkloadDefinition workload = WorkloadCatalog.Find(name)!;
+        Run(workload, mode, shortRun); // warm up: JIT, pools
+
+        long shortBytes = Allocated(() => AssertVerified(Run(workload, mode, shortRun)));
+        long longBytes = Allocated(() => AssertVerified(Run(workload, mode, longRun)));
+
+        TestContext.Out.WriteLine($"{name} {mode}: {shortBytes} B for {shortRun} ops, {longBytes} B for {longRun} ops");
+        Assert.That(longBytes - shortBytes, Is.LessThan(16 * 1024));
+    }
+
+    private static long Allocated(Action action)
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        action();
+        return GC.GetAllocatedBytesForCurrentThread() - before;
+    }
+}
