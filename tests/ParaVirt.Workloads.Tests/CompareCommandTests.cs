@@ -45,6 +45,14 @@ public sealed class CompareCommandTests
     }
 
     [Test]
+    public void A_json_file_in_a_missing_directory_is_refused_before_anything_runs()
+    {
+        (int code, _, string stderr) = Invoke("--json", "/nonexistent-dir-paravirt/out.json");
+        Assert.That(code, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(stderr.Trim(), Is.EqualTo("paravirt: --json: the directory '/nonexistent-dir-paravirt' does not exist"));
+    }
+
+    [Test]
     public void Help_names_every_workload()
     {
         (int code, string stdout, _) = Invoke("--help");

@@ -44,6 +44,8 @@ internal static class CompareCommand
             throw Arguments.Usage("compare", "option '--json' needs a file name");
         if (jsonPath is not null && Directory.Exists(jsonPath))
             throw new CliException($"--json: '{jsonPath}' is a directory", ExitCodes.Usage);
+        if (jsonPath is not null && Path.GetDirectoryName(Path.GetFullPath(jsonPath)) is { } jsonDirectory && !Directory.Exists(jsonDirectory))
+            throw new CliException($"--json: the directory '{jsonDirectory}' does not exist", ExitCodes.Usage);
         bool quick = parsed.Has("--quick");
 
         RunCommand.RequireKvm();
