@@ -186,6 +186,9 @@ public sealed unsafe class VirtualCpu : IResumeHook
         _kicker.Deactivate();
     }
 
+    /// <summary>The vCPU thread is handling an exit: a deadline kick now would only cause a spurious exit later.</summary>
+    internal void LeftGuest() => _kicker.GuestRunning = false;
+
     /// <summary>Moves expired timers onto line 0.</summary>
     internal void PollTimers(long now)
     {

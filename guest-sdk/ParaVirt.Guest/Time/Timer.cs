@@ -22,13 +22,20 @@ public static unsafe class Timer
         Events.Install();
         ulong before = Events.TimerEvents;
 #if PARAVIRT_PARA
+        // Events stay masked while the sleeper waits for its own event: the host then has no reason
+        // to kick the vCPU at the deadline (block returns when the event is pending).
+        SharedInfo* shared = Events.Shared;
+        byte mask = shared->EventMask;
+        shared->EventMask = 1;
         ulong deadline = PvClockReader.Now() + nanoseconds;
         RawHypercall.Call(Hypercall.SetTimer, deadline);
         while (Events.TimerEvents == before)
         {
-            RawHypercall.Call(Hypercall.SchedOp, (ulong)SchedOp.Block, 0);
+            if (shared->EventPending == 0)
+                RawHypercall.Call(Hypercall.SchedOp, (ulong)SchedOp.Block, 0);
             Events.DispatchPending();
         }
+        shared->EventMask = mask;
 #else
         ulong ticks = nanoseconds * PitClock.InputHz / 1_000_000_000UL + 1;
         if (ticks > 0xFFFF)

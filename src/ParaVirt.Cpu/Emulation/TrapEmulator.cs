@@ -48,6 +48,7 @@ public sealed class TrapEmulator : ITrapHandler
     public bool HandleTrap(VirtualMachine vm, in VcpuExit exit, ref Registers r, out string? stopMessage)
     {
         stopMessage = null;
+        _cpu.LeftGuest();
         byte vector = exit.Vector;
         if (vector == (byte)ExceptionVector.PageFault)
             _cpu.State.Cr2 = exit.Address;

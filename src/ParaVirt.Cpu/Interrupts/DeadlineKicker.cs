@@ -82,7 +82,7 @@ internal sealed class DeadlineKicker : IDisposable
             if (!_active || _armedFor == long.MaxValue)
                 return;
             long early = _armedFor - _clock.NowNanoseconds;
-            if (early > 200_000)
+            if (early > 0)
             {
                 _timer.Change(Math.Max(1, early / 1_000_000), Timeout.Infinite);
                 return;

@@ -25,6 +25,7 @@ internal sealed class ParaHypercalls
 
     private long SchedOp(VirtualMachine vm, in HypercallArgs a)
     {
+        _cpu.LeftGuest();
         _cpu.PvClock.Refresh();
         switch ((Abi.SchedOp)a.Arg0)
         {
@@ -70,6 +71,7 @@ internal sealed class ParaHypercalls
 
     private long SetTimer(VirtualMachine vm, in HypercallArgs a)
     {
+        _cpu.LeftGuest();
         _cpu.PvClock.Refresh();
         _cpu.SetTimer((long)a.Arg0);
         return 0;
