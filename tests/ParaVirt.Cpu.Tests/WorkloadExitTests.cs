@@ -1,0 +1,70 @@
+using ParaVirt.Core.Machine;
+using ParaVirt.Workloads;
+
+namespace ParaVirt.Cpu.Tests;
+
+/// <summary>
+/// The CPU workloads of the C# workloads guest (both images), run by the workload runner: exits per
+/// operation inside the measured window, exact where the design makes them exact.
+/// </summary>
+public class WorkloadExitTests
+{
+    private static readonly WorkloadRunner Runner = new();
+
+    [SetUp]
+    public void RequireKvmAndImages()
+    {
+        if (!WorkloadRunner.IsAvailable(out string reason))
+            Assert.Ignore($"KVM is not usable here: {reason}");
+        try
+        {
+            WorkloadImages.Find(VirtualizationMode.Full);
+            WorkloadImages.Find(VirtualizationMode.Para);
+        }
+        catch (WorkloadException e)
+        {
+            Assert.Ignore(e.Message);
+        }
+    }
+
+    private static WorkloadResult Run(WorkloadDefinition workload, VirtualizationMode mode, long operations)
+    {
+        WorkloadResult r = Runner.Run(workload, mode, new WorkloadRunOptions { Operations = operations, Timeout = TimeSpan.FromMinutes(2) });
+        TestContext.Out.WriteLine($"{r.Workload} {r.Mode}: {r.Operations} ops, {r.Exits} exits ({string.Join(", ", r.ExitsByReason)}), {r.NsPerOp:F0} ns/op, verified {r.Verified} {r.Failure}");
+        Assert.That(r.Verified, Is.True, () => $"{r.Failure}\n{r.ConsoleTail}");
+        return r;
+    }
+
+    [Test]
+    public void IrqMaskIsTwoExitsPerOpInFullModeAndNoneInParaMode()
+    {
+        Assert.That(Run(CpuWorkloadCatalog.IrqMask, VirtualizationMode.Full, 500).Exits, Is.EqualTo(2 * 500));
+        Assert.That(Run(CpuWorkloadCatalog.IrqMask, VirtualizationMode.Para, 500).Exits, Is.Zero);
+    }
+
+    [Test]
+    public void ClockReadIsThreePortAccessesInFullModeAndNoExitInParaMode()
+    {
+        Assert.That(Run(CpuWorkloadCatalog.ClockRead, VirtualizationMode.Full, 500).Exits, Is.EqualTo(3 * 500));
+        Assert.That(Run(CpuWorkloadCatalog.ClockRead, VirtualizationMode.Para, 500).Exits, Is.Zero);
+    }
+
+    [Test]
+    public void TimerSleepIsAtLeastFourExitsInFullModeAndAtMostTwoInParaMode()
+    {
+        WorkloadResult full = Run(CpuWorkloadCatalog.TimerSleep, VirtualizationMode.Full, 100);
+        // cli, 3 PIT writes, sti, hlt (the interrupt is delivered there), the handler's sti;iretq, cli.
+        Assert.That(full.Exits - full.ExitsByReason.GetValueOrDefault("Interrupted"), Is.EqualTo(8 * 100));
+        Assert.That(full.ExitsPerOperation, Is.GreaterThanOrEqualTo(4));
+        WorkloadResult para = Run(CpuWorkloadCatalog.TimerSleep, VirtualizationMode.Para, 100);
+        Assert.That(para.Exits, Is.LessThanOrEqualTo(2 * 100), "set_timer + block per sleep at most");
+        Assert.That(para.ExitsByReason.GetValueOrDefault("Interrupted"), Is.Zero, "a sleeper keeps events masked: no deadline kicks");
+    }
+
+    [Test]
+    public void MulticallIsThirtyTwoExitsInFullModeAndOneInParaMode()
+    {
+        Assert.That(Run(CpuWorkloadCatalog.Multicall, VirtualizationMode.Full, 50).Exits, Is.EqualTo(32 * 50));
+        Assert.That(Run(CpuWorkloadCatalog.Multicall, VirtualizationMode.Para, 50).Exits, Is.EqualTo(50));
+    }
+}
