@@ -32,7 +32,7 @@ public static class WorkloadCatalog
 
     /// <summary><c>blk-read</c>: 4 MiB in 4 KiB requests, every sector verified by the guest.</summary>
     public static WorkloadDefinition BlockRead { get; } = new(
-        "blk-read", "4 KiB request", 1024, 128, WorkloadProtocol.BlockRequestBytes,
+        "blk-read", "4 KiB request", 1024, 256, WorkloadProtocol.BlockRequestBytes,
         "read 4 MiB in 4 KiB requests and verify every sector (full: ATA PIO, para: virtio-blk at queue depth 32)")
     {
         Disk = WorkloadDisk.Pattern,

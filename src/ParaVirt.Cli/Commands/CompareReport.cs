@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
@@ -63,11 +64,17 @@ internal static class CompareReport
         _ => bytesPerSecond.ToString("F0", CultureInfo.InvariantCulture) + " B/s",
     };
 
+    /// <summary>Exits per operation: whole numbers as they are, small exact fractions as "1/32", others with 3 significant digits.</summary>
     public static string PerOp(long count, long operations)
     {
-        double v = operations == 0 ? 0 : (double)count / operations;
-        return v >= 100 ? v.ToString("F0", CultureInfo.InvariantCulture)
-            : v >= 1 ? v.ToString("0.##", CultureInfo.InvariantCulture)
-            : v.ToString("0.####", CultureInfo.InvariantCulture);
+        if (operations == 0 || count == 0)
+            return "0";
+        double v = (double)count / operations;
+        if (v >= 1)
+            return v.ToString(v >= 100 ? "F0" : "0.##", CultureInfo.InvariantCulture);
+        double reciprocal = (double)operations / count;
+        if (Math.Abs(reciprocal - Math.Round(reciprocal)) < 1e-9)
+            return "1/" + Math.Round(reciprocal).ToString("F0", CultureInfo.InvariantCulture);
+        return v.ToString("G3", CultureInfo.InvariantCulture);
     }
 }
