@@ -7,7 +7,7 @@ namespace ParaVirt.Cpu;
 
 /// <summary>
 /// Attaches CPU virtualization to a VM for a mode: in full mode the trap emulator and the emulated
-/// timekeeping devices (PIT, CMOS RTC), in para mode the paravirtual replacements (shared-info
+/// timekeeping devices (PIT, CMOS RTC) and CPUID faulting (cpuid traps and is emulated), in para mode the paravirtual replacements (shared-info
 /// event mask, sched_op, set_timer, event callback, PV clock). The workload runner calls this for
 /// every VM it builds, before the image is loaded.
 /// </summary>
@@ -33,6 +33,7 @@ public static class CpuVirtualization
             if (vm.TrapHandler is not null)
                 throw new InvalidOperationException("the VM already has a trap handler");
             cpu.AttachLegacyTimers();
+            cpu.EnableCpuidFaulting();
             cpu.Emulator = new TrapEmulator(cpu);
             vm.TrapHandler = cpu.Emulator;
         }

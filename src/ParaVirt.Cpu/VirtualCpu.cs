@@ -127,6 +127,19 @@ public sealed unsafe class VirtualCpu : IResumeHook
         }
     }
 
+    /// <summary>True when cpuid traps (CPUID faulting is on) and the trap emulator answers it.</summary>
+    public bool CpuidFaulting { get; private set; }
+
+    /// <summary>Turns CPUID faulting on (MSR_MISC_FEATURES_ENABLES bit 0 through KVM), if the engine and kernel support it.</summary>
+    internal void EnableCpuidFaulting()
+    {
+        const uint MiscFeaturesEnables = 0x140, PlatformInfo = 0xCE;
+        if (_vm.GetVcpuFeature<IVcpuMsrAccess>() is { } msrs &&
+            msrs.TryReadMsr(PlatformInfo, out ulong info) && (info & (1UL << 31)) != 0 &&
+            msrs.TryWriteMsr(MiscFeaturesEnables, 1))
+            CpuidFaulting = true;
+    }
+
     /// <summary>Declares that a device may raise lines: a hlt or block with no timer is then a wait, not a dead end.</summary>
     public void RegisterEventSource() => Interlocked.Increment(ref _eventSources);
 

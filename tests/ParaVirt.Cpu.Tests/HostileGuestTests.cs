@@ -139,33 +139,63 @@ public class HostileGuestTests : CpuFixture
         }
     }
 
-    [Test]
-    public void CpuidLeavesOutOfRangeAreAnsweredInKernelWithoutAnExit()
+    private static Action<Iced.Intel.Assembler> CpuidProbe => a =>
     {
-        // KVM answers cpuid from the table the engine set; an out-of-range leaf gets KVM's defined
-        // answer (Intel: the highest basic leaf's data), with no exit in either case.
-        var (vm, _) = CreateVm(VirtualizationMode.Full, a =>
+        a.mov(r12, DataAddress);
+        a.mov(eax, 0x4000_0000);
+        a.cpuid();
+        a.mov(__dword_ptr[r12], eax);
+        a.mov(__dword_ptr[r12 + 4], ebx);
+        a.mov(__dword_ptr[r12 + 8], ecx);
+        a.mov(__dword_ptr[r12 + 12], edx);
+        a.mov(eax, 0x4FFF_FFFF);             // past the hypervisor range
+        a.cpuid();
+        a.mov(__dword_ptr[r12 + 16], eax);
+        a.mov(__dword_ptr[r12 + 20], ebx);
+        a.mov(__dword_ptr[r12 + 24], ecx);
+        a.mov(__dword_ptr[r12 + 28], edx);
+        a.mov(eax, 0x8FFF_FFFF);             // past the extended range
+        a.cpuid();
+        a.mov(eax, 0x7FFF_FFFF);             // past the basic range
+        a.cpuid();
+        a.xor(eax, eax);
+        a.ret();
+    };
+
+    [Test]
+    public void FullModeCpuidTrapsAndOutOfRangeLeavesReadAsZeros()
+    {
+        var (vm, cpu) = CreateVm(VirtualizationMode.Full, CpuidProbe);
+        using (vm)
         {
-            a.mov(eax, 0x4000_0000);
-            a.cpuid();
-            a.mov(r12, DataAddress);
-            a.mov(__dword_ptr[r12], ebx);
-            a.mov(__dword_ptr[r12 + 4], ecx);
-            a.mov(__dword_ptr[r12 + 8], edx);
-            a.mov(eax, 0x4FFF_FFFF);
-            a.cpuid();
-            a.mov(eax, 0x8FFF_FFFF);
-            a.cpuid();
-            a.xor(eax, eax);
-            a.ret();
-        });
+            if (!cpu.CpuidFaulting)
+                Assert.Ignore("this kernel does not offer CPUID faulting: cpuid stays in-kernel");
+            VmStopReason stop = RunToStop(vm);
+            Assert.That(stop.Kind, Is.EqualTo(VmStopKind.GuestShutdown), stop.Message);
+            Assert.That(vm.Exits.TrapsByInstruction["cpuid"], Is.EqualTo(4));
+            var answers = new uint[8];
+            Assert.That(vm.Memory.TryRead(DataAddress, System.Runtime.InteropServices.MemoryMarshal.AsBytes(answers.AsSpan())), Is.True);
+            Assert.That(answers[0], Is.EqualTo(0x4000_0001u), "the highest hypervisor leaf");
+            var signature = System.Runtime.InteropServices.MemoryMarshal.AsBytes(answers.AsSpan(1, 3)).ToArray();
+            Assert.That(System.Text.Encoding.ASCII.GetString(signature, 0, 10), Is.EqualTo("ParaVirtHV"));
+            Assert.That(answers[4..8], Is.All.Zero, "an out-of-range leaf reads as zeros");
+        }
+    }
+
+    [Test]
+    public void ParaModeCpuidIsAnsweredInKernelWithoutAnExit()
+    {
+        // Para mode leaves CPUID faulting off: KVM answers from the table the engine set (the
+        // hypervisor leaf says ParaVirtHV too); out-of-range leaves get KVM's answer, no exit.
+        var (vm, cpu) = CreateVm(VirtualizationMode.Para, CpuidProbe);
         using (vm)
         {
             VmStopReason stop = RunToStop(vm);
             Assert.That(stop.Kind, Is.EqualTo(VmStopKind.GuestShutdown), stop.Message);
             Assert.That(vm.Exits.Total, Is.EqualTo(1), "cpuid never exits to userspace");
+            Assert.That(cpu.CpuidFaulting, Is.False);
             var signature = new byte[12];
-            Assert.That(vm.Memory.TryRead(DataAddress, signature), Is.True);
+            Assert.That(vm.Memory.TryRead(DataAddress + 4, signature), Is.True);
             Assert.That(System.Text.Encoding.ASCII.GetString(signature, 0, 10), Is.EqualTo("ParaVirtHV"));
         }
     }

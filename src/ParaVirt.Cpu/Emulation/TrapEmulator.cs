@@ -15,7 +15,7 @@ namespace ParaVirt.Cpu.Emulation;
 /// <remarks>
 /// Emulated: cli, sti (and an iretq right after it, which the sti shadow covers), hlt, mov to and
 /// from CR0/CR2/CR3/CR4, rdmsr/wrmsr, in/out/ins/outs on ports the I/O bitmap denies, invlpg,
-/// lidt/lgdt. Decoding reuses one decoder and one 15-byte buffer: nothing is allocated per trap
+/// lidt/lgdt, cpuid (when CPUID faulting is on). Decoding reuses one decoder and one 15-byte buffer: nothing is allocated per trap
 /// (strings are made only on stop paths).
 /// </remarks>
 /// <example><code>
@@ -31,6 +31,7 @@ public sealed class TrapEmulator : ITrapHandler
     private readonly VirtualCpu _cpu;
     private readonly TrapCodeReader _reader = new();
     private readonly Decoder _decoder;
+    private readonly CpuidEmulator _cpuid = new();
 
     internal TrapEmulator(VirtualCpu cpu)
     {
@@ -123,6 +124,17 @@ public sealed class TrapEmulator : ITrapHandler
                     return Reflect(vm, ref r, (byte)ExceptionVector.GeneralProtection, 0, insn, out stopMessage);
                 r.Rip = next;
                 return true;
+            case Code.Cpuid:
+            {
+                vm.Exits.CountInstruction("cpuid");
+                var (eax, ebx, ecx, edx) = _cpuid.Query((uint)r.Rax, (uint)r.Rcx);
+                r.Rax = eax;
+                r.Rbx = ebx;
+                r.Rcx = ecx;
+                r.Rdx = edx;
+                r.Rip = next;
+                return true;
+            }
             case Code.Invlpg_m:
                 vm.Exits.CountInstruction("invlpg");
                 r.Rip = next; // identity-mapped, host-owned page tables: nothing to flush

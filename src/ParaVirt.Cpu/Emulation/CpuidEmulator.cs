@@ -1,0 +1,67 @@
+using System.Collections.Generic;
+using System.Runtime.Intrinsics.X86;
+using ParaVirt.Abi;
+
+namespace ParaVirt.Cpu.Emulation;
+
+/// <summary>
+/// Answers <c>cpuid</c> for a full-mode guest once CPUID faulting makes it trap (MSR 0x140 bit 0,
+/// set on the vCPU through KVM). Basic and extended leaves come from the host CPU with the
+/// hypervisor bit set and VMX, MONITOR/MWAIT hidden; the hypervisor leaves 0x40000000-0x40000001
+/// carry ParaVirt's signature and ABI version. Every leaf past the highest of its range, and every
+/// leaf outside the three ranges, reads as zeros. Answers are cached per (leaf, subleaf).
+/// </summary>
+internal sealed class CpuidEmulator
+{
+    /// <summary>The hypervisor range's first and last leaf.</summary>
+    public const uint HypervisorBase = 0x4000_0000, HypervisorMax = 0x4000_0001;
+
+    private readonly Dictionary<ulong, (uint Eax, uint Ebx, uint Ecx, uint Edx)> _cache = new();
+    private readonly uint _maxBasic, _maxExtended;
+
+    public CpuidEmulator()
+    {
+        if (X86Base.IsSupported)
+        {
+            _maxBasic = (uint)X86Base.CpuId(0, 0).Eax;
+            _maxExtended = (uint)X86Base.CpuId(unchecked((int)0x8000_0000), 0).Eax;
+        }
+    }
+
+    /// <summary>The answer for <paramref name="leaf"/>/<paramref name="subleaf"/>.</summary>
+    public (uint Eax, uint Ebx, uint Ecx, uint Edx) Query(uint leaf, uint subleaf)
+    {
+        ulong key = ((ulong)leaf << 32) | subleaf;
+        if (_cache.TryGetValue(key, out var cached))
+            return cached;
+        var answer = Compute(leaf, subleaf);
+        _cache[key] = answer;
+        return answer;
+    }
+
+    private (uint, uint, uint, uint) Compute(uint leaf, uint subleaf)
+    {
+        if (leaf == HypervisorBase)
+            return (HypervisorMax, Sig(0), Sig(4), Sig(8));
+        if (leaf == HypervisorMax)
+            return (AbiVersion.Current, 0, 0, 0);
+        bool basic = leaf <= _maxBasic;
+        bool extended = leaf >= 0x8000_0000 && leaf <= _maxExtended;
+        if (!X86Base.IsSupported || !(basic || extended))
+            return (0, 0, 0, 0); // out of range: a defined answer, zeros
+        var (a, b, c, d) = X86Base.CpuId(unchecked((int)leaf), unchecked((int)subleaf));
+        uint eax = (uint)a, ebx = (uint)b, ecx = (uint)c, edx = (uint)d;
+        if (leaf == 1)
+        {
+            ecx |= 1u << 31;               // running under a hypervisor
+            ecx &= ~((1u << 5) | (1u << 3)); // no VMX, no MONITOR/MWAIT
+        }
+        return (eax, ebx, ecx, edx);
+    }
+
+    private static uint Sig(int offset)
+    {
+        const string Signature = "ParaVirtHV\0\0";
+        return Signature[offset] | ((uint)Signature[offset + 1] << 8) | ((uint)Signature[offset + 2] << 16) | ((uint)Signature[offset + 3] << 24);
+    }
+}
