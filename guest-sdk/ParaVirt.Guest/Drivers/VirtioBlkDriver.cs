@@ -1,7 +1,3 @@
-// The virtio ABI types (src/ParaVirt.Abi/Virtio) are not yet compiled into the guest runtime;
-// a guest that uses the virtio drivers compiles them itself and defines PARAVIRT_ABI_VIRTIO
-// (see guest-sdk/samples/Workloads/Workloads.Guest.props).
-#if PARAVIRT_ABI_VIRTIO
 using Internal.Runtime;
 using ParaVirt.Abi.Virtio;
 using ParaVirt.Guest.Virtio;
@@ -200,4 +196,3 @@ public sealed unsafe class VirtioBlkDriver
     /// <summary>FLUSH: makes every completed write durable. Returns 0 or a negative status.</summary>
     public int Flush() => _device.Has(VirtioBlkFeatures.Flush) ? Transfer(VirtioBlkRequestType.Flush, 0, null, 0) : DriverStatus.Ok;
 }
-#endif

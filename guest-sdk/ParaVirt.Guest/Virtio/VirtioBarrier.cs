@@ -1,7 +1,3 @@
-// The virtio ABI types (src/ParaVirt.Abi/Virtio) are not yet compiled into the guest runtime;
-// a guest that uses the virtio drivers compiles them itself and defines PARAVIRT_ABI_VIRTIO
-// (see guest-sdk/samples/Workloads/Workloads.Guest.props).
-#if PARAVIRT_ABI_VIRTIO
 using System.Runtime.CompilerServices;
 
 namespace ParaVirt.Guest.Virtio;
@@ -33,4 +29,3 @@ public static class VirtioBarrier
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Read() { }
 }
-#endif

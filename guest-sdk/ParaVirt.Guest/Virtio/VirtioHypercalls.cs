@@ -1,7 +1,3 @@
-// The virtio ABI types (src/ParaVirt.Abi/Virtio) are not yet compiled into the guest runtime;
-// a guest that uses the virtio drivers compiles them itself and defines PARAVIRT_ABI_VIRTIO
-// (see guest-sdk/samples/Workloads/Workloads.Guest.props).
-#if PARAVIRT_ABI_VIRTIO
 using Internal.Runtime;
 using ParaVirt.Abi;
 using ParaVirt.Abi.Virtio;
@@ -48,4 +44,3 @@ public static unsafe class VirtioHypercalls
     public static long ReadConfig(uint dev, uint offset, void* destination, uint length) =>
         RawHypercall.Call6(Hypercall.VirtioReadConfig, dev, offset, (ulong)destination, length, 0, 0);
 }
-#endif

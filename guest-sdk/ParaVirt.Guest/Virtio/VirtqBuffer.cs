@@ -1,7 +1,3 @@
-// The virtio ABI types (src/ParaVirt.Abi/Virtio) are not yet compiled into the guest runtime;
-// a guest that uses the virtio drivers compiles them itself and defines PARAVIRT_ABI_VIRTIO
-// (see guest-sdk/samples/Workloads/Workloads.Guest.props).
-#if PARAVIRT_ABI_VIRTIO
 namespace ParaVirt.Guest.Virtio;
 
 /// <summary>One buffer of a chain the driver offers: guest address, length, and whether the device writes it.</summary>
@@ -31,4 +27,3 @@ public struct VirtqBuffer
         DeviceWrites = deviceWrites;
     }
 }
-#endif

@@ -1,7 +1,3 @@
-// The virtio ABI types (src/ParaVirt.Abi/Virtio) are not yet compiled into the guest runtime;
-// a guest that uses the virtio drivers compiles them itself and defines PARAVIRT_ABI_VIRTIO
-// (see guest-sdk/samples/Workloads/Workloads.Guest.props).
-#if PARAVIRT_ABI_VIRTIO
 using Internal.Runtime;
 using ParaVirt.Abi.Virtio;
 using ParaVirt.Guest.Drivers;
@@ -198,4 +194,3 @@ public sealed unsafe class Virtqueue
         _freeCount += count;
     }
 }
-#endif
