@@ -9,7 +9,7 @@ namespace ParaVirt.Abi;
 /// </code></example>
 public enum SchedOp : ulong
 {
-    /// <summary>Gives the physical CPU away for a moment; returns 0. Also a safe point where the host delivers a pending event callback.</summary>
+    /// <summary>Gives the physical CPU away for a moment; returns 0. (Pending events are not delivered at a hypercall exit: a guest that unmasks handles them itself.)</summary>
     Yield = 0,
 
     /// <summary>
