@@ -12,7 +12,7 @@ using ParaVirt.Cpu.Para;
 using ParaVirt.Cpu.Timekeeping;
 using ParaVirt.Devices.Emulated.Pit;
 using ParaVirt.Devices.Emulated.Rtc;
-using ParaVirt.Kvm;
+using ParaVirt.Core.Engine;
 
 namespace ParaVirt.Cpu;
 

@@ -1,3 +1,4 @@
+using ParaVirt.Core.Engine;
 using ParaVirt.Kvm.Interop;
 
 namespace ParaVirt.Kvm;

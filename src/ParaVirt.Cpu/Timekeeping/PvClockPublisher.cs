@@ -1,7 +1,7 @@
 using System;
 using ParaVirt.Abi;
 using ParaVirt.Core.Memory;
-using ParaVirt.Kvm;
+using ParaVirt.Core.Engine;
 
 namespace ParaVirt.Cpu.Timekeeping;
 

@@ -1,4 +1,4 @@
-namespace ParaVirt.Kvm;
+namespace ParaVirt.Core.Engine;
 
 /// <summary>
 /// Host access to a KVM vCPU's model-specific registers and TSC frequency (KVM_GET_MSRS,
