@@ -9,21 +9,25 @@ public sealed class CliException(string message, int exitCode = ExitCodes.Failur
     public int ExitCode { get; } = exitCode;
 }
 
-/// <summary>Process exit codes of <c>paravirt</c> besides a guest's own exit code.</summary>
+/// <summary>
+/// Process exit codes of <c>paravirt</c> itself. <c>paravirt run</c> otherwise returns the guest's own
+/// exit code, so paravirt's codes follow BSD's sysexits.h (64 and up), clear of the small codes
+/// guests use.
+/// </summary>
 public static class ExitCodes
 {
-    /// <summary>Something failed (the message says what).</summary>
+    /// <summary>Something failed (the message says what): a workload that did not verify, an internal error.</summary>
     public const int Failure = 1;
 
-    /// <summary>The command line was wrong.</summary>
-    public const int Usage = 2;
+    /// <summary>The command line was wrong (EX_USAGE).</summary>
+    public const int Usage = 64;
 
-    /// <summary>KVM is not usable on this machine.</summary>
-    public const int NoKvm = 3;
+    /// <summary>The image is missing, unreadable or invalid (EX_DATAERR).</summary>
+    public const int BadImage = 65;
 
-    /// <summary>The image is missing, unreadable or invalid.</summary>
-    public const int BadImage = 4;
+    /// <summary>KVM is not usable on this machine (EX_UNAVAILABLE).</summary>
+    public const int NoKvm = 69;
 
-    /// <summary>The VM stopped abnormally (trap, watchdog, triple fault, host error).</summary>
-    public const int VmFailed = 5;
+    /// <summary>The VM stopped abnormally: a trap, the watchdog, a triple fault, a host error (EX_SOFTWARE).</summary>
+    public const int VmFailed = 70;
 }

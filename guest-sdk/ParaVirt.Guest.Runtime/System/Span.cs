@@ -30,6 +30,24 @@ public readonly ref struct Span<T>
         _length = array.Length;
     }
 
+    /// <summary>
+    /// A span over <paramref name="length"/> elements of <paramref name="array"/> from <paramref name="start"/>;
+    /// a range outside the array stops the VM. (Roslyn also lowers <c>"..."u8</c> arguments through it.)
+    /// </summary>
+    public Span(T[] array, int start, int length)
+    {
+        if (array is null)
+        {
+            if (start != 0 || length != 0)
+                Internal.Runtime.GuestFailFast.Fail("Span over a null array with a non-empty range");
+            return;
+        }
+        if ((uint)start > (uint)array.Length || (uint)length > (uint)(array.Length - start))
+            Internal.Runtime.GuestFailFast.Fail("Span range outside its array");
+        _reference = ref Unsafe.Add(ref Unsafe.As<byte, T>(ref Unsafe.As<RawArrayData>(array).Data), (nint)(uint)start);
+        _length = length;
+    }
+
     /// <summary>A span over <paramref name="length"/> elements starting at <paramref name="reference"/>.</summary>
     public Span(ref T reference, int length)
     {

@@ -29,8 +29,8 @@ internal static class CompareCommand
           --json FILE       also write the results as JSON to FILE
           --quick           fewer operations per workload (seconds in total)
 
-        Exit code: 0 when every run verified; 1 when a run did not verify; 5 when a VM stopped
-        abnormally; 3 without KVM; 4 when the workload images are missing; 2 for a bad command line.
+        Exit code: 0 when every run verified; {ExitCodes.Failure} when a run did not verify; {ExitCodes.VmFailed} when a VM stopped
+        abnormally; {ExitCodes.NoKvm} without KVM; {ExitCodes.BadImage} when the workload images are missing; {ExitCodes.Usage} for a bad command line.
         """;
 
     public static int Run(IReadOnlyList<string> args)

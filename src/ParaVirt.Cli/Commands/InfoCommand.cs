@@ -16,7 +16,7 @@ internal static class InfoCommand
 
         Reports whether KVM is usable here (and, if not, why: absent, no permission, too old),
         the KVM API version, the vCPU mmap size, and the capabilities ParaVirt uses.
-        Exit code 0 when KVM is usable, 3 when it is not.
+        Exit code 0 when KVM is usable, 69 when it is not.
         """;
 
     public static int Run(IReadOnlyList<string> args, TextWriter output)

@@ -24,9 +24,9 @@ internal static class RunCommand
           --host-calls   offer the demo host functions add, greet and fail (docs/host-calls.md)
           --quiet        no summary
 
-        Exit code: the guest's own exit code when it shuts down; 5 when the VM stops
-        abnormally (trap, watchdog, triple fault); 3 without KVM; 4 for a bad image; 2 for a bad
-        command line.
+        Exit code: the guest's own exit code when it shuts down; 70 when the VM stops
+        abnormally (trap, watchdog, triple fault); 69 without KVM; 65 for a bad image; 64 for a
+        bad command line.
         """;
 
     public static int Run(IReadOnlyList<string> args)
