@@ -17,6 +17,7 @@ public static unsafe class Kernel
     public static int Main(StartInfo* startInfo)
     {
         Console.WriteLine("Hello from a C# guest kernel");
+        Console.Write("utf-8 literals work too\n"u8);
 
         Console.Write("abi ");
         Console.WriteHex(Hypercalls.GetVersion());
