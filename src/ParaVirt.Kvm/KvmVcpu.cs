@@ -262,8 +262,10 @@ internal sealed unsafe partial class KvmVcpu : IVcpuBackend, IVcpuMsrAccess
     /// <summary>Long mode, paging on our tables, the guest's segments at CPL3, TR and the descriptor tables.</summary>
     private void SetupSpecialRegisters()
     {
-        KvmSregs s;
-        KvmException.Check(LibC.Ioctl(_fd, KvmIoctl.GetSregs, &s), "KVM_GET_SREGS");
+        // Every field is set here, so the vCPU's defaults need not be read first (one ioctl less
+        // per VM; VM creation is measured). No in-kernel LAPIC: APIC_BASE keeps its reset value.
+        KvmSregs s = default;
+        s.ApicBase = 0xFEE0_0000 | 0x900; // base, enabled, bootstrap processor
         var code = new KvmSegment { Base = 0, Limit = 0xFFFFFFFF, Selector = KvmPlatform.UserCode, Type = 0xB, Present = 1, Dpl = 3, Db = 0, S = 1, L = 1, G = 1 };
         var data = new KvmSegment { Base = 0, Limit = 0xFFFFFFFF, Selector = KvmPlatform.UserData, Type = 0x3, Present = 1, Dpl = 3, Db = 1, S = 1, L = 0, G = 1 };
         s.Cs = code;
