@@ -130,24 +130,17 @@ public sealed unsafe class AtaPioDriver
     }
 
     /// <summary>Polls until BSY clears and DRDY is set.</summary>
-    private int WaitReady()
-    {
-        for (int i = 0; i < PollLimit; i++)
-        {
-            byte status = Cpu.InByte(StatusCommand);
-            if ((status & StatusBusy) != 0)
-                continue;
-            LastStatus = status;
-            if ((status & (StatusError | StatusFault)) != 0)
-                return Failed(status);
-            if ((status & StatusReady) != 0)
-                return DriverStatus.Ok;
-        }
-        return DriverStatus.Timeout;
-    }
+    private int WaitReady() => WaitNotBusy(StatusReady, idleIsError: false);
 
     /// <summary>Polls until BSY clears, then requires DRQ without ERR/DF.</summary>
-    private int WaitDataRequest()
+    private int WaitDataRequest() => WaitNotBusy(StatusDrq, idleIsError: true);
+
+    /// <summary>
+    /// Polls the status register until BSY clears, then: ERR or DF fails; <paramref name="wanted"/>
+    /// succeeds; otherwise either keeps polling or, with <paramref name="idleIsError"/>, fails (the
+    /// device is neither busy nor asking for data: the command ended early).
+    /// </summary>
+    private int WaitNotBusy(byte wanted, bool idleIsError)
     {
         for (int i = 0; i < PollLimit; i++)
         {
@@ -157,9 +150,10 @@ public sealed unsafe class AtaPioDriver
             LastStatus = status;
             if ((status & (StatusError | StatusFault)) != 0)
                 return Failed(status);
-            if ((status & StatusDrq) != 0)
+            if ((status & wanted) != 0)
                 return DriverStatus.Ok;
-            return Failed(status); // neither busy nor asking for data: the command ended early
+            if (idleIsError)
+                return Failed(status);
         }
         return DriverStatus.Timeout;
     }
