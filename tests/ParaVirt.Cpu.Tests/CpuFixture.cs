@@ -91,6 +91,24 @@ public abstract class CpuFixture
     }
 
     /// <summary>Runs to completion with a watchdog, so a broken test cannot hang the suite.</summary>
+    /// <summary>
+    /// Guest preamble: load the IDT pseudo-descriptor at <see cref="IdtrAddress"/> (<c>lidt</c>, trapped),
+    /// zero r15 (the tests' interrupt counter), and program PIT channel 0 as a rate generator with a
+    /// reload of 1193 (about 1 ms).
+    /// </summary>
+    protected static void LoadIdtAndStartMillisecondTimer(Assembler a)
+    {
+        a.mov(rcx, IdtrAddress);
+        a.lidt(__[rcx]);
+        a.xor(r15d, r15d);
+        a.mov(al, 0x34);    // channel 0, lobyte/hibyte, mode 2
+        a.@out(0x43, al);
+        a.mov(ax, 1193);
+        a.@out(0x40, al);
+        a.mov(al, ah);
+        a.@out(0x40, al);
+    }
+
     protected static VmStopReason RunToStop(VirtualMachine vm, int seconds = 10) => vm.Run(TimeSpan.FromSeconds(seconds));
 
     /// <summary>The PIT's ports (0x40-0x43), for VMs that let them through the I/O bitmap.</summary>

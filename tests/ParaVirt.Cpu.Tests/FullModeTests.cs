@@ -182,15 +182,7 @@ public class FullModeTests : CpuFixture
         // Periodic PIT (mode 2, ~1 ms); the guest spins with interrupts on until 5 interrupts arrived.
         var (vm, cpu) = CreateVm(VirtualizationMode.Full, a =>
         {
-            a.mov(rcx, IdtrAddress);
-            a.lidt(__[rcx]);
-            a.xor(r15d, r15d);
-            a.mov(al, 0x34);
-            a.@out(0x43, al);
-            a.mov(ax, 1193);
-            a.@out(0x40, al);
-            a.mov(al, ah);
-            a.@out(0x40, al);
+            LoadIdtAndStartMillisecondTimer(a);
             a.sti();
             Label spin = a.CreateLabel();
             a.Label(ref spin);

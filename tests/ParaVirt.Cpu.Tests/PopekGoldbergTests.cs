@@ -19,15 +19,7 @@ public class PopekGoldbergTests : CpuFixture
         // periodic 1 ms PIT for up to 30 ms of spinning: on hardware r15 would count interrupts.
         var (vm, cpu) = CreateVm(VirtualizationMode.Full, a =>
         {
-            a.mov(rcx, IdtrAddress);
-            a.lidt(__[rcx]);
-            a.xor(r15d, r15d);
-            a.mov(al, 0x34);
-            a.@out(0x43, al);
-            a.mov(ax, 1193);
-            a.@out(0x40, al);
-            a.mov(al, ah);
-            a.@out(0x40, al);
+            LoadIdtAndStartMillisecondTimer(a);
             a.sti();
             a.pushfq();
             a.mov(r12, __qword_ptr[rsp]);   // what pushf shows right after sti
