@@ -25,6 +25,9 @@ public static class ExitCodes
     /// <summary>The image is missing, unreadable or invalid (EX_DATAERR).</summary>
     public const int BadImage = 65;
 
+    /// <summary>A disk file is missing or cannot be opened (EX_NOINPUT).</summary>
+    public const int BadDisk = 66;
+
     /// <summary>KVM is not usable on this machine (EX_UNAVAILABLE).</summary>
     public const int NoKvm = 69;
 

@@ -14,7 +14,8 @@ namespace ParaVirt.Workloads;
 /// The devices a workload VM gets in each mode, over the same disk file: full mode the legacy PC
 /// platform (16550 UART on COM1, ATA PIO primary master, PIT, RTC), its ports open in the I/O
 /// bitmap; para mode the virtio transport with virtio-console (device 0) and virtio-blk (device 1),
-/// no ports open.
+/// no ports open. Without a disk, the disk devices are left out. <c>paravirt run --mode</c> uses
+/// the same platform.
 /// </summary>
 /// <example><code>
 /// using var vm = new VirtualMachine(engine, WorkloadPlatform.VmOptions(mode, pipe.Writer, 32UL &lt;&lt; 20));
@@ -24,11 +25,11 @@ namespace ParaVirt.Workloads;
 public static class WorkloadPlatform
 {
     /// <summary>The VM options for <paramref name="mode"/>: RAM, the console pipe, the open ports.</summary>
-    public static VmOptions VmOptions(VirtualizationMode mode, System.IO.Pipelines.PipeWriter console, ulong memorySize) => new()
+    public static VmOptions VmOptions(VirtualizationMode mode, System.IO.Pipelines.PipeWriter console, ulong memorySize, bool withDisk = true) => new()
     {
         MemorySize = memorySize,
         ConsoleOutput = console,
-        OpenPorts = mode == VirtualizationMode.Full ? LegacyPlatform.PortsFor(withDisk: true) : Array.Empty<ushort>(),
+        OpenPorts = mode == VirtualizationMode.Full ? LegacyPlatform.PortsFor(withDisk) : Array.Empty<ushort>(),
     };
 
     /// <summary>
@@ -37,18 +38,18 @@ public static class WorkloadPlatform
     /// free are added; the UART and the disk must be free.
     /// </summary>
     /// <exception cref="InvalidOperationException">The UART or disk ports are taken.</exception>
-    public static void Attach(VirtualMachine vm, VirtualizationMode mode, DiskImage disk)
+    public static void Attach(VirtualMachine vm, VirtualizationMode mode, DiskImage? disk)
     {
         ArgumentNullException.ThrowIfNull(vm);
-        ArgumentNullException.ThrowIfNull(disk);
         if (mode == VirtualizationMode.Para)
         {
             VirtioTransport transport = VirtioTransport.Attach(vm);
             transport.Add(new VirtioConsole(vm.Memory, vm.Console));
-            transport.Add(new VirtioBlock(vm.Memory, disk));
+            if (disk is not null)
+                transport.Add(new VirtioBlock(vm.Memory, disk));
             return;
         }
-        IReadOnlyList<ushort> ports = LegacyPlatform.PortsFor(withDisk: true);
+        IReadOnlyList<ushort> ports = LegacyPlatform.PortsFor(withDisk: disk is not null);
         bool anyClaimed = false;
         foreach (ushort port in ports)
             anyClaimed |= vm.PortBus.Resolve(port, 1, out _) is not null;
@@ -58,12 +59,13 @@ public static class WorkloadPlatform
             return;
         }
         // CPU virtualization brought its own timer devices: add the I/O devices beside them.
-        var uart = new Uart16550(vm.Console);
-        var ata = new AtaPioDisk(disk);
         RequireFree(vm, LegacyPlatform.Com1Base, Uart16550.PortCount, "COM1");
+        vm.PortBus.Register(LegacyPlatform.Com1Base, Uart16550.PortCount, new Uart16550(vm.Console));
+        if (disk is null)
+            return;
+        var ata = new AtaPioDisk(disk);
         RequireFree(vm, AtaPioDisk.CommandBlockBase, AtaPioDisk.CommandBlockLength, "the ATA command block");
         RequireFree(vm, AtaPioDisk.ControlBlockPort, 1, "the ATA control block");
-        vm.PortBus.Register(LegacyPlatform.Com1Base, Uart16550.PortCount, uart);
         vm.PortBus.Register(AtaPioDisk.CommandBlockBase, AtaPioDisk.CommandBlockLength, ata);
         vm.PortBus.Register(AtaPioDisk.ControlBlockPort, 1, ata.ControlBlock);
     }

@@ -3,8 +3,12 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.IO.Pipelines;
+using System.Text;
 using System.Threading.Tasks;
 using ParaVirt.Core.Machine;
+using ParaVirt.Core.Storage;
+using ParaVirt.Cpu;
+using ParaVirt.Workloads;
 using ParaVirt.Image;
 using ParaVirt.Kvm;
 
@@ -14,24 +18,34 @@ namespace ParaVirt.Cli.Commands;
 internal static class RunCommand
 {
     public const string Help = """
-        usage: paravirt run <image.pvimg> [--memory MiB] [--timeout s] [--host-calls] [--quiet]
+        usage: paravirt run <image.pvimg> [--mode full|para [--disk FILE]] [--cmdline TEXT]
+                            [--memory MiB] [--timeout s] [--host-calls] [--quiet]
 
         Runs a guest image on KVM. The guest console goes to stdout; a summary (stop reason,
         wall time, exits by reason, hypercalls by name) goes to stderr.
 
+          --mode full    attach the full-virtualization platform: trap-and-emulate, PIT, RTC,
+                         16550 UART on COM1, and with --disk an ATA PIO disk
+          --mode para    attach the paravirtual platform: shared-info page, PV clock, timers,
+                         events, virtio-console, and with --disk virtio-blk
+          --disk FILE    a raw disk image file (512-byte sectors) for the mode's disk device
+          --cmdline TEXT the guest's command line (StartInfo.CommandLine)
           --memory MiB   guest RAM, a multiple of 2 from 4 to 1024 (default 32)
           --timeout s    stop the guest after this many seconds (default 60)
           --host-calls   offer the demo host functions add, greet and fail (docs/host-calls.md)
           --quiet        no summary
 
+        Without --mode the VM is bare: the standard hypercalls (console, shutdown, multicall)
+        and nothing else.
+
         Exit code: the guest's own exit code when it shuts down; 70 when the VM stops
-        abnormally (trap, watchdog, triple fault); 69 without KVM; 65 for a bad image; 64 for a
-        bad command line.
+        abnormally (trap, watchdog, triple fault); 69 without KVM; 66 for a disk file that cannot
+        be opened; 65 for a bad image; 64 for a bad command line.
         """;
 
     public static int Run(IReadOnlyList<string> args)
     {
-        Arguments parsed = Arguments.Parse("run", args, valued: ["--memory", "--timeout"], switches: ["--quiet", "--host-calls"]);
+        Arguments parsed = Arguments.Parse("run", args, valued: ["--memory", "--timeout", "--mode", "--disk", "--cmdline"], switches: ["--quiet", "--host-calls"]);
         if (parsed.Positional.Count != 1)
             throw Arguments.Usage("run", parsed.Positional.Count == 0 ? "missing the image to run" : $"unexpected argument '{parsed.Positional[1]}'");
         string path = parsed.Positional[0];
@@ -39,17 +53,41 @@ internal static class RunCommand
         if (memoryMiB % 2 != 0)
             throw Arguments.Usage("run", $"option '--memory' must be a multiple of 2 MiB, not {memoryMiB}");
         double timeout = parsed.Number("--timeout", 60, 0.001, 86_400);
+        VirtualizationMode? mode = parsed.Value("--mode") switch
+        {
+            null => null,
+            "full" => VirtualizationMode.Full,
+            "para" => VirtualizationMode.Para,
+            string other => throw Arguments.Usage("run", $"option '--mode' must be 'full' or 'para', not '{other}'"),
+        };
+        string? diskPath = parsed.Value("--disk");
+        if (diskPath is not null && mode is null)
+            throw Arguments.Usage("run", "option '--disk' needs '--mode full' or '--mode para' (the mode decides the disk device)");
+        byte[] commandLine = Encoding.UTF8.GetBytes(parsed.Value("--cmdline") ?? "");
+        if (commandLine.Length > VirtualMachine.MaxCommandLine)
+            throw Arguments.Usage("run", $"option '--cmdline' is {commandLine.Length} bytes; at most {VirtualMachine.MaxCommandLine} fit the start-info page");
 
         PvImage image = ReadImage(path);
         RequireKvm();
+        using DiskImage? disk = diskPath is null ? null : OpenDisk(diskPath);
 
         var stopwatch = Stopwatch.StartNew();
         var console = new Pipe(new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19));
         Task pump = PumpAsync(console.Reader, Console.OpenStandardOutput());
         VmStopReason stop;
         VirtualMachine vm;
-        using (vm = new VirtualMachine(new KvmHypervisor(), new VmOptions { MemorySize = (ulong)memoryMiB << 20, ConsoleOutput = console.Writer }))
+        ulong memory = (ulong)memoryMiB << 20;
+        VmOptions options = mode is { } m
+            ? WorkloadPlatform.VmOptions(m, console.Writer, memory, withDisk: disk is not null)
+            : new VmOptions { MemorySize = memory, ConsoleOutput = console.Writer };
+        using (vm = new VirtualMachine(new KvmHypervisor(), options))
         {
+            if (mode is { } platform)
+            {
+                CpuVirtualization.Attach(vm, platform);
+                WorkloadPlatform.Attach(vm, platform, disk);
+            }
+            vm.CommandLine = commandLine;
             try
             {
                 ImageLoader.Load(vm, image);
@@ -91,6 +129,22 @@ internal static class RunCommand
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new CliException($"cannot read '{path}': {ex.Message}", ExitCodes.BadImage);
+        }
+    }
+
+    private static DiskImage OpenDisk(string path)
+    {
+        if (Directory.Exists(path))
+            throw new CliException($"disk '{path}' is a directory, not a disk image file", ExitCodes.BadDisk);
+        if (!File.Exists(path))
+            throw new CliException($"disk '{path}' not found (create one with: truncate -s 16M {path})", ExitCodes.BadDisk);
+        try
+        {
+            return DiskImage.Open(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"cannot open disk '{path}': {ex.Message}", ExitCodes.BadDisk);
         }
     }
 

@@ -1,0 +1,95 @@
+using System.IO;
+using ParaVirt.Kvm;
+
+namespace ParaVirt.Cli.Tests;
+
+/// <summary>
+/// <c>paravirt run --mode</c>: the workloads guests run from the command line on the platform of
+/// their mode, over a real disk file that both modes share.
+/// </summary>
+public class PlatformRunTests
+{
+    private string _disk = "";
+
+    private static string Image(string mode) => Path.Combine(TestContext.CurrentContext.TestDirectory, "guests", $"Workloads.{mode}.pvimg");
+
+    [SetUp]
+    public void CreateDisk()
+    {
+        _disk = Path.Combine(Path.GetTempPath(), $"paravirt-cli-{Guid.NewGuid():N}.img");
+        File.WriteAllBytes(_disk, new byte[8 << 20]);
+    }
+
+    [TearDown]
+    public void DeleteDisk() => File.Delete(_disk);
+
+    private static void RequireKvm()
+    {
+        if (!KvmHypervisor.IsAvailable(out string reason))
+            Assert.Ignore($"KVM is not usable here: {reason}");
+    }
+
+    [TestCase("full", "para")]
+    [TestCase("para", "full")]
+    public void WhatOneModeWritesTheOtherReadsBack(string writer, string reader)
+    {
+        RequireKvm();
+        CliResult write = Paravirt.Run("run", Image(Capitalised(writer)), "--mode", writer, "--disk", _disk, "--cmdline", "blk-write 16");
+        Assert.That(write.ExitCode, Is.Zero, write.ToString());
+        Assert.That(write.Stderr, Does.Contain("GuestShutdown"));
+        CliResult read = Paravirt.Run("run", Image(Capitalised(reader)), "--mode", reader, "--disk", _disk, "--cmdline", "blk-read 16", "--quiet");
+        Assert.That(read.ExitCode, Is.Zero, read.ToString());
+    }
+
+    [Test]
+    public void ACorruptedSectorFailsTheReadBack()
+    {
+        RequireKvm();
+        Assert.That(Paravirt.Run("run", Image("Para"), "--mode", "para", "--disk", _disk, "--cmdline", "blk-write 16", "--quiet").ExitCode, Is.Zero);
+        using (FileStream file = File.Open(_disk, FileMode.Open))
+        {
+            file.Position = 3 * 512 + 17;
+            file.WriteByte((byte)(file.ReadByte() ^ 0xFF));
+        }
+        CliResult read = Paravirt.Run("run", Image("Full"), "--mode", "full", "--disk", _disk, "--cmdline", "blk-read 16", "--quiet");
+        Assert.That(read.ExitCode, Is.EqualTo(68), "the workloads guest's 'verification failed' code");
+    }
+
+    [Test]
+    public void TheFullPlatformCarriesTheUartAndThePit()
+    {
+        RequireKvm();
+        CliResult result = Paravirt.Run("run", Image("Full"), "--mode", "full", "--cmdline", "console 64");
+        Assert.That(result.ExitCode, Is.Zero, result.ToString());
+        Assert.That(result.Stdout, Has.Length.EqualTo(64), "64 bytes through the emulated 16550");
+        Assert.That(result.Stderr, Does.Contain("PortIo"));
+    }
+
+    [Test]
+    public void ADiskNeedsAMode() =>
+        Paravirt.AssertError(Paravirt.Run("run", Image("Para"), "--disk", "x.img"), ExitCodes.Usage, "option '--disk' needs '--mode full' or '--mode para'");
+
+    [Test]
+    public void AnUnknownModeIsAUsageError() =>
+        Paravirt.AssertError(Paravirt.Run("run", Image("Para"), "--mode", "turbo"), ExitCodes.Usage, "option '--mode' must be 'full' or 'para', not 'turbo'");
+
+    [Test]
+    public void AMissingDiskIsNamed()
+    {
+        RequireKvm();
+        Paravirt.AssertError(Paravirt.Run("run", Image("Para"), "--mode", "para", "--disk", "/nonexistent/disk.img"), ExitCodes.BadDisk, "disk '/nonexistent/disk.img' not found");
+    }
+
+    [Test]
+    public void ADirectoryIsNotADisk()
+    {
+        RequireKvm();
+        Paravirt.AssertError(Paravirt.Run("run", Image("Para"), "--mode", "para", "--disk", Path.GetTempPath()), ExitCodes.BadDisk, "is a directory");
+    }
+
+    [Test]
+    public void ACommandLineTooLongForTheStartInfoPageIsRefused() =>
+        Paravirt.AssertError(Paravirt.Run("run", Image("Para"), "--cmdline", new string('x', 5000)), ExitCodes.Usage, "option '--cmdline' is 5000 bytes");
+
+    private static string Capitalised(string mode) => char.ToUpperInvariant(mode[0]) + mode[1..];
+}
