@@ -11,8 +11,9 @@ namespace ParaVirt.Kvm;
 /// builds itself (page tables, GDT, TSS with I/O bitmap, IDT, trampolines, hypercall page).
 /// No BIOS, no bootloader. Disposing closes every descriptor and unmaps every mapping.
 /// </summary>
-internal sealed unsafe class KvmVm : IVmBackend
+internal sealed unsafe class KvmVm : IVmBackend, IDoorbellProvider
 {
+    private readonly System.Collections.Generic.List<KvmDoorbell> _doorbells = [];
     private readonly KvmDevice _kvm;
     private int _fd;
     private bool _vcpuCreated;
@@ -77,8 +78,27 @@ internal sealed unsafe class KvmVm : IVmBackend
         return vcpu;
     }
 
+    public Doorbell CreatePortDoorbell(ushort port)
+    {
+        if (port is ParaVirt.Abi.PlatformPorts.Hypercall or ParaVirt.Abi.PlatformPorts.Trap)
+            throw new ArgumentException($"port 0x{port:x} belongs to the platform", nameof(port));
+        var doorbell = new KvmDoorbell(_fd, port);
+        lock (_doorbells)
+            _doorbells.Add(doorbell);
+        return doorbell;
+    }
+
     public void Dispose()
     {
+        lock (_doorbells)
+        {
+            foreach (KvmDoorbell doorbell in _doorbells)
+            {
+                doorbell.Dispose();
+                doorbell.Close();
+            }
+            _doorbells.Clear();
+        }
         if (_fd > 0)
         {
             LibC.Close(_fd);

@@ -103,6 +103,9 @@ public sealed class VirtualMachine : IDisposable
     /// <summary>vCPU 0's engine-specific feature <typeparamref name="T"/> (for example KVM's MSR access), or null when the engine has none.</summary>
     public T? GetVcpuFeature<T>() where T : class => _vcpu as T;
 
+    /// <summary>The VM's engine-specific feature <typeparamref name="T"/> (for example KVM's <see cref="Engine.IDoorbellProvider"/>), or null when the engine has none.</summary>
+    public T? GetVmFeature<T>() where T : class => _backend as T;
+
     /// <summary>What the <c>Null</c> hypercall returns.</summary>
     public long NullHypercallValue { get; set; }
 

@@ -31,6 +31,17 @@ internal static unsafe partial class LibC
     [LibraryImport("libc", EntryPoint = "mprotect", SetLastError = true)]
     public static partial int Mprotect(nint address, nuint length, int protection);
 
+    public const int EFD_CLOEXEC = 0x80000;
+
+    [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
+    public static partial int EventFd(uint initial, int flags);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    public static partial nint Read(int fd, void* buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    public static partial nint Write(int fd, void* buffer, nuint count);
+
     [LibraryImport("libc", EntryPoint = "pthread_self")]
     public static partial nuint PthreadSelf();
 
