@@ -76,4 +76,35 @@ public class GuestMemoryTests
                 Assert.That((nint)p, Is.EqualTo(memory.Regions[0].HostAddress));
         }
     }
+
+    [Test]
+    public void AViewAdmitsOnlyItsRangesAndSharesTheBytes()
+    {
+        using var memory = GuestMemory.Create(1 << 20);
+        GuestMemory view = memory.Restrict([(0x10000UL, 0x3000UL), (0x80000UL, 0x80000UL)]);
+        Assert.That(view.Size, Is.EqualTo(0x83000UL));
+        Assert.That(view.IsValid(0x7000, 8), Is.False, "a page outside the view");
+        Assert.That(view.IsValid(0x12FF8, 16), Is.False, "runs past the end of a range");
+        Assert.That(view.IsValid(0x12FF8, 8), Is.True);
+        Assert.That(view.TryWrite(0x80010, 0xABCDUL), Is.True);
+        Assert.That(memory.TryRead(0x80010, out ulong value), Is.True);
+        Assert.That(value, Is.EqualTo(0xABCDUL), "the view writes the owner's bytes");
+    }
+
+    [Test]
+    public void AViewDiesWithItsOwner()
+    {
+        var memory = GuestMemory.Create(1 << 20);
+        GuestMemory view = memory.Restrict([(0x80000UL, 0x1000UL)]);
+        memory.Dispose();
+        Assert.That(view.TryRead(0x80000, out ulong _), Is.False);
+    }
+
+    [Test]
+    public void AViewCannotReachBeyondItsOwner()
+    {
+        using var memory = GuestMemory.Create(1 << 20);
+        Assert.That(() => memory.Restrict([(0xFF000UL, 0x2000UL)]), Throws.ArgumentException);
+        Assert.That(() => memory.Restrict([(0x1000UL, 0x2000UL), (0x2000UL, 0x1000UL)]), Throws.ArgumentException.With.Message.Contains("overlap"));
+    }
 }

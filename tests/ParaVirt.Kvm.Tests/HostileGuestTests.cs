@@ -15,7 +15,7 @@ public class HostileGuestTests : KvmFixture
         using var vm = CreateVm(a => { a.cli(); a.ret(); });
         // Break ring 0 (as a buggy hypervisor would): with no IDT gates, #GP becomes #NP, then
         // #DF, then a triple fault.
-        Assert.That(vm.Memory.TryFill(KvmPlatform.Idt, 4096, 0), Is.True);
+        Assert.That(vm.PhysicalMemory.TryFill(KvmPlatform.Idt, 4096, 0), Is.True);
         VmStopReason stop = RunToStop(vm);
         Assert.That(stop.Kind, Is.EqualTo(VmStopKind.TripleFault), stop.Message);
         Assert.That(stop.Message, Does.Contain("triple fault"));
@@ -148,5 +148,55 @@ public class HostileGuestTests : KvmFixture
         Assert.That(stop.Kind, Is.EqualTo(VmStopKind.GuestShutdown));
         Assert.That(stop.ExitCode, Is.EqualTo(3));
         Assert.That(stop.Message, Does.Contain("not readable"));
+    }
+
+    [Test]
+    public void AMulticallListInTheIdtIsRefusedAndTheIdtStaysIntact()
+    {
+        // The host writes each entry's result into the list: aimed at the IDT, that would let the
+        // guest rewrite its own ring-0 gates.
+        using var vm = CreateVm(a =>
+        {
+            a.mov(edi, (uint)KvmPlatform.Idt);
+            a.mov(esi, 1);
+            Hypercall(a, (uint)ParaVirt.Abi.Hypercall.Multicall);
+            a.ret();
+        });
+        byte[] idt = new byte[4096];
+        Assert.That(vm.PhysicalMemory.TryRead(KvmPlatform.Idt, idt), Is.True);
+        VmStopReason stop = RunToStop(vm);
+        Assert.That(stop.ExitCode, Is.EqualTo((int)HypercallStatus.BadAddress), stop.Message);
+        byte[] after = new byte[4096];
+        Assert.That(vm.PhysicalMemory.TryRead(KvmPlatform.Idt, after), Is.True);
+        Assert.That(after, Is.EqualTo(idt));
+    }
+
+    [TestCase(KvmPlatform.Pml4)]
+    [TestCase(KvmPlatform.Gdt)]
+    [TestCase(KvmPlatform.Ring0StackTop - 64)]
+    public void PlatformPagesCannotBeReadThroughAHypercall(ulong address)
+    {
+        using var vm = CreateVm(a =>
+        {
+            a.mov(rdi, address);
+            a.mov(esi, 16);
+            Hypercall(a, (uint)ParaVirt.Abi.Hypercall.ConsoleWrite);
+            a.ret();
+        });
+        Assert.That(RunToStop(vm).ExitCode, Is.EqualTo((int)HypercallStatus.BadAddress));
+        Assert.That(vm.Console.BytesWritten + vm.Console.BytesDropped, Is.Zero);
+    }
+
+    [Test]
+    public void TheGuestPagesRemainReachableThroughHypercalls()
+    {
+        // The start-info page (read-only to the guest) may be named in a hypercall: it is the guest's own.
+        using var vm = CreateVm(a =>
+        {
+            a.mov(rsi, 8);
+            Hypercall(a, (uint)ParaVirt.Abi.Hypercall.ConsoleWrite); // rdi still holds the start-info page
+            a.ret();
+        });
+        Assert.That(RunToStop(vm).ExitCode, Is.EqualTo(8));
     }
 }

@@ -61,14 +61,38 @@ public sealed class VirtualMachine : IDisposable
             _backend.Dispose();
             throw;
         }
+        Memory = GuestAccessibleView(_backend.Memory, _backend.Layout);
         StandardHypercalls.RegisterAll(Hypercalls);
+    }
+
+    private static GuestMemory GuestAccessibleView(GuestMemory physical, PlatformLayout layout)
+    {
+        ulong low = Math.Min(layout.HypercallPage, Math.Min(layout.StartInfoPage, layout.SharedInfoPage));
+        ulong high = Math.Max(layout.HypercallPage, Math.Max(layout.StartInfoPage, layout.SharedInfoPage)) + 4096;
+        // The three guest pages are contiguous on every engine so far; refuse a layout where a
+        // platform page would sit between them and become reachable.
+        if (high - low != 3 * 4096)
+            throw new InvalidOperationException($"the guest pages at 0x{low:x}..0x{high:x} are not contiguous");
+        return physical.Restrict([(low, high - low), (layout.GuestRamStart, layout.GuestRamEnd - layout.GuestRamStart)]);
     }
 
     /// <summary>The engine's name ("kvm").</summary>
     public string EngineName { get; }
 
-    /// <summary>Guest RAM.</summary>
-    public GuestMemory Memory => _backend.Memory;
+    /// <summary>
+    /// The guest memory a guest may name: its RAM from <see cref="PlatformLayout.GuestRamStart"/>
+    /// and the hypercall, start-info and shared-info pages. Devices, hypercall handlers and
+    /// emulators use this view for every guest-supplied address, so the platform's supervisor
+    /// pages (page tables, GDT, IDT, TSS, trampolines, ring-0 stack) are refused like addresses
+    /// outside RAM.
+    /// </summary>
+    public GuestMemory Memory { get; }
+
+    /// <summary>
+    /// All of guest-physical memory, the platform's supervisor pages included. For the engine and
+    /// for tests that play a broken ring 0; never for an address the guest supplied.
+    /// </summary>
+    public GuestMemory PhysicalMemory => _backend.Memory;
 
     /// <summary>Where the engine placed the platform pages.</summary>
     public PlatformLayout Layout => _backend.Layout;
@@ -146,7 +170,7 @@ public sealed class VirtualMachine : IDisposable
             AbiVersion = AbiVersion.Current,
             Flags = (uint)flags,
             HypercallPage = layout.HypercallPage,
-            MemorySize = Memory.Size,
+            MemorySize = PhysicalMemory.Size,
             HeapStart = heapStart,
             HeapSize = heapEnd > heapStart ? heapEnd - heapStart : 0,
             StackTop = stackTop,

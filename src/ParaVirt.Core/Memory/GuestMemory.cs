@@ -27,14 +27,42 @@ public sealed unsafe class GuestMemory : IDisposable
 {
     private readonly AnonymousMapping[] _mappings;
     private readonly GuestRegion[] _regions;
+    // A view shares its owner's mappings: it is usable exactly as long as the owner is.
+    private readonly GuestMemory? _owner;
     private int _disposed;
 
-    private GuestMemory(AnonymousMapping[] mappings, GuestRegion[] regions)
+    private GuestMemory(AnonymousMapping[] mappings, GuestRegion[] regions, GuestMemory? owner = null)
     {
         _mappings = mappings;
         _regions = regions;
+        _owner = owner;
         foreach (GuestRegion region in regions)
             Size += region.Size;
+    }
+
+    /// <summary>
+    /// A view of this memory that admits only <paramref name="ranges"/> (each inside one region).
+    /// The VM hands devices and hypercall handlers such a view, so that a guest-supplied address in
+    /// the platform's own pages (page tables, IDT, ring-0 stack) is refused like one outside RAM.
+    /// The view owns nothing: it stops working when this memory is disposed.
+    /// </summary>
+    public GuestMemory Restrict(IReadOnlyList<(ulong GuestAddress, ulong Size)> ranges)
+    {
+        ArgumentNullException.ThrowIfNull(ranges);
+        var regions = new GuestRegion[ranges.Count];
+        for (int i = 0; i < ranges.Count; i++)
+        {
+            (ulong address, ulong size) = ranges[i];
+            byte* host = Translate(address, size);
+            if (host == null || size == 0)
+                throw new ArgumentException($"range 0x{address:x}+0x{size:x} is not inside one region of this memory", nameof(ranges));
+            regions[i] = new GuestRegion(address, size, (nint)host);
+        }
+        Array.Sort(regions, (a, b) => a.GuestAddress.CompareTo(b.GuestAddress));
+        for (int i = 1; i < regions.Length; i++)
+            if (regions[i - 1].End > regions[i].GuestAddress)
+                throw new ArgumentException("the ranges of a view overlap", nameof(ranges));
+        return new GuestMemory([], regions, _owner ?? this);
     }
 
     /// <summary>Creates guest memory of <paramref name="size"/> bytes at guest address 0.</summary>
@@ -106,7 +134,9 @@ public sealed unsafe class GuestMemory : IDisposable
                 break;
             ulong offset = address - region.GuestAddress;
             if (offset <= region.Size && length <= region.Size - offset)
-                return Volatile.Read(ref _disposed) == 0 ? (byte*)region.HostAddress + offset : null;
+                return Volatile.Read(ref _disposed) == 0 && (_owner is null || Volatile.Read(ref _owner._disposed) == 0)
+                    ? (byte*)region.HostAddress + offset
+                    : null;
         }
         return null;
     }
