@@ -37,7 +37,7 @@ namespace ParaVirt.Cpu;
 /// cpu.RegisterEventSource();          // a device will raise line 1
 /// cpu.Raise(1);                       // from the device's thread: delivered as vector 0x21
 /// </code></example>
-public sealed unsafe class VirtualCpu : IResumeHook
+public sealed unsafe class VirtualCpu : IResumeHook, IDisposable
 {
     /// <summary>The vector of line 0 in full mode (lines 0-15 map to 0x20-0x2F, as a remapped PIC).</summary>
     public const int IrqVectorBase = 0x20;
@@ -345,4 +345,10 @@ public sealed unsafe class VirtualCpu : IResumeHook
     }
 
     internal static VmStopReason Stop(string message) => new(VmStopKind.UnhandledTrap, -1, message);
+
+    /// <summary>
+    /// Stops the deadline timer; the VM calls this when it is disposed. The wake event stays: a
+    /// device thread may still raise a line, and setting a disposed event would throw on its thread.
+    /// </summary>
+    public void Dispose() => _kicker.Dispose();
 }

@@ -28,6 +28,7 @@ internal sealed unsafe partial class KvmVcpu : IVcpuBackend, IVcpuMsrAccess
     // The vCPU thread, for kicks: written by the vCPU thread before each KVM_RUN, read by kickers.
     private nuint _thread;
     private int _threadManagedId;
+    private readonly object _kickGate = new();
 
     // While the guest is stopped in a trampoline: the trampoline's own RIP/RSP/RFLAGS, swapped out
     // of s.regs so the core sees (and may change) the guest's state at the fault.
@@ -227,6 +228,13 @@ internal sealed unsafe partial class KvmVcpu : IVcpuBackend, IVcpuMsrAccess
 
     public void Kick()
     {
+        // Under the lock Dispose takes: a kick from another thread never writes to an unmapped kvm_run.
+        lock (_kickGate)
+            KickLocked();
+    }
+
+    private void KickLocked()
+    {
         KvmRun* run = _run;
         if (run == null)
             return;
@@ -241,8 +249,15 @@ internal sealed unsafe partial class KvmVcpu : IVcpuBackend, IVcpuMsrAccess
 
     public void ClearKick()
     {
-        if (_run != null)
-            Volatile.Write(ref _run->ImmediateExit, 0);
+        lock (_kickGate)
+        {
+            if (_run != null)
+                Volatile.Write(ref _run->ImmediateExit, 0);
+            // Forget the thread: it may end before the next run, and a signal must never reach a
+            // pthread_t that no longer exists.
+            Volatile.Write(ref _thread, 0);
+            Volatile.Write(ref _threadManagedId, 0);
+        }
     }
 
     public ulong ReadControlRegister(int index)
@@ -297,10 +312,13 @@ internal sealed unsafe partial class KvmVcpu : IVcpuBackend, IVcpuMsrAccess
 
     public void Dispose()
     {
-        if (_run != null)
+        lock (_kickGate)
         {
-            LibC.Munmap((nint)_run, (nuint)_mmapSize);
-            _run = null;
+            if (_run != null)
+            {
+                LibC.Munmap((nint)_run, (nuint)_mmapSize);
+                _run = null;
+            }
         }
         if (_fd > 0)
         {

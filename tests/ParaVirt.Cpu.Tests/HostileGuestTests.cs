@@ -301,4 +301,33 @@ public class HostileGuestTests : CpuFixture
             Assert.That(stop.ExitCode, Is.EqualTo((int)HypercallStatus.BadAddress), stop.Message);
         }
     }
+
+    [Test]
+    public void ATimerCenturiesAwayIsArmedNotAHostError()
+    {
+        // Timer.Change refuses more than ~49 days: the deadline is the guest's choice, so the host clamps.
+        var (vm, _) = CreateVm(VirtualizationMode.Para, a =>
+        {
+            a.mov(rdi, 0x0100_0000_0000_0000UL);
+            Call(a, ParaVirt.Abi.Hypercall.SetTimer);
+            a.mov(rdi, long.MaxValue - 1);
+            Call(a, ParaVirt.Abi.Hypercall.SetTimer);
+            a.xor(eax, eax);
+            a.ret();
+        });
+        using (vm)
+        {
+            VmStopReason stop = RunToStop(vm);
+            Assert.That(stop.Kind, Is.EqualTo(VmStopKind.GuestShutdown), stop.Message);
+            Assert.That(stop.ExitCode, Is.Zero);
+        }
+    }
+
+    [TestCase(-5L, 0L)]
+    [TestCase(0L, 0L)]
+    [TestCase(1L, 1L)]
+    [TestCase(1_000_000L, 2L)]
+    [TestCase(long.MaxValue, 3_600_000L)]
+    public void TimerDueTimesAreRoundedUpAndClamped(long remainingNs, long expectedMs) =>
+        Assert.That(ParaVirt.Cpu.Interrupts.DeadlineKicker.DueMilliseconds(remainingNs), Is.EqualTo(expectedMs));
 }

@@ -110,4 +110,35 @@ public class LifecycleTests : KvmFixture
         VmStopReason stop = RunToStop(vm);
         Assert.That(stop.ExitCode, Is.EqualTo(17 * 256 + 'b'), stop.Message);
     }
+
+    private sealed class BlockingDevice(ManualResetEventSlim release) : ParaVirt.Core.Bus.IBusDevice
+    {
+        public ManualResetEventSlim Entered { get; } = new(false);
+        public string Name => "blocking";
+        public void Read(ulong offset, Span<byte> data) => data.Clear();
+        public void Write(ulong offset, ReadOnlySpan<byte> data)
+        {
+            Entered.Set();
+            release.Wait();
+        }
+    }
+
+    [Test]
+    public void DisposingAVmWhoseVcpuIsStuckInADeviceNeitherCrashesNorLeaks()
+    {
+        using var release = new ManualResetEventSlim(false);
+        var device = new BlockingDevice(release);
+        var vm = CreateVm(a => { a.mov(dx, 0x80); a.@out(dx, al); a.ret(); },
+            new VmOptions { MemorySize = 4UL << 20, OpenPorts = [0x80] });
+        vm.PortBus.Register(0x80, 1, device);
+        Task<VmStopReason> run = vm.RunAsync();
+        Assert.That(device.Entered.Wait(TimeSpan.FromSeconds(10)), Is.True);
+
+        vm.Dispose(); // gives up waiting after 5 s and leaves the release to the run
+        Assert.That(KvmDescriptors(), Is.EqualTo(2), "nothing was closed under the running vCPU");
+        release.Set();
+        Assert.That(run.Wait(TimeSpan.FromSeconds(10)), Is.True);
+        Assert.That(run.Result.Kind, Is.EqualTo(VmStopKind.StopRequested));
+        Assert.That(KvmDescriptors(), Is.Zero, "the run released the VM when it ended");
+    }
 }

@@ -51,7 +51,7 @@ public interface IVcpuBackend : IDisposable
     /// <summary>Makes the vCPU leave the guest soon with <see cref="Cpu.ExitReason.Interrupted"/>; thread-safe, idempotent until the next run.</summary>
     void Kick();
 
-    /// <summary>Forgets a kick that arrived after the last run ended; called when a new run starts.</summary>
+    /// <summary>Forgets a pending kick and the thread that ran the vCPU; called when a run starts and when it ends.</summary>
     void ClearKick();
 
     /// <summary>Reads a control register of the guest's (virtual) CPU state for diagnostics (0, 2, 3, 4).</summary>

@@ -38,6 +38,7 @@ public sealed class VirtualMachine : IDisposable
     private VmStopReason? _stop;
     private VmStopReason? _pendingStop;
     private int _running;
+    private int _releaseWhenStopped;
     private bool _disposed;
 
     /// <summary>Creates a VM on <paramref name="engine"/>.</summary>
@@ -255,13 +256,17 @@ public sealed class VirtualMachine : IDisposable
                 if (watchdog.Dispose(disposed))
                     disposed.WaitOne();
             }
+            _vcpu.ClearKick(); // forget this run's thread: a late kick must not signal a thread that may be gone
             Volatile.Write(ref _running, 0);
+            if (Interlocked.Exchange(ref _releaseWhenStopped, 0) != 0)
+                Release();
         }
     }
 
     private VmStopReason RunLoop()
     {
         var exit = default(VcpuExit);
+        bool inHook = false;
         while (true)
         {
             if (Volatile.Read(ref _pendingStop) is { } requested)
@@ -272,13 +277,18 @@ public sealed class VirtualMachine : IDisposable
                 Exits.Count(exit);
                 VmStopReason? stop = HandleExit(ref exit);
                 if (stop is null && ResumeHook is { } hook)
+                {
+                    inHook = true;
                     stop = hook.BeforeResume(this, exit, ref _vcpu.Registers);
+                    inHook = false;
+                }
                 if (stop is not null)
                     Stop(stop);
             }
             catch (Exception ex)
             {
-                Stop(new VmStopReason(VmStopKind.HostError, -1, DescribeFailure(exit, ex)));
+                string where = inHook ? $"the resume hook ({ResumeHook?.GetType().Name}) failed: {ex.GetType().Name}: {ex.Message}" : DescribeFailure(exit, ex);
+                Stop(new VmStopReason(VmStopKind.HostError, -1, where));
             }
         }
     }
@@ -357,12 +367,30 @@ public sealed class VirtualMachine : IDisposable
     {
         if (_disposed)
             return;
+        _disposed = true;
         if (Volatile.Read(ref _running) != 0)
         {
             RequestStop("the VM is being disposed");
-            SpinWait.SpinUntil(() => Volatile.Read(ref _running) == 0, 5000);
+            if (!SpinWait.SpinUntil(() => Volatile.Read(ref _running) == 0, 5000))
+            {
+                // The vCPU is still inside an exit (a device blocked on its backend): unmapping
+                // kvm_run or guest RAM now would pull memory from under it. Run's finally releases
+                // everything when the loop ends.
+                Volatile.Write(ref _releaseWhenStopped, 1);
+                if (Volatile.Read(ref _running) != 0)
+                    return;
+                if (Interlocked.Exchange(ref _releaseWhenStopped, 0) == 0)
+                    return; // Run's finally got there first
+            }
         }
-        _disposed = true;
+        Release();
+    }
+
+    private void Release()
+    {
+        (ResumeHook as IDisposable)?.Dispose();
+        if (!ReferenceEquals(TrapHandler, ResumeHook))
+            (TrapHandler as IDisposable)?.Dispose();
         _vcpu.Dispose();
         _backend.Dispose();
     }

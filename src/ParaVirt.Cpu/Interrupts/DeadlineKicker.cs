@@ -57,10 +57,19 @@ internal sealed class DeadlineKicker : IDisposable
                 _timer.Change(Timeout.Infinite, Timeout.Infinite);
                 return;
             }
-            long dueMs = Math.Max(0, (deadlineNs - nowNs + 999_999) / 1_000_000);
-            _timer.Change(dueMs, Timeout.Infinite);
+            _timer.Change(DueMilliseconds(deadlineNs - nowNs), Timeout.Infinite);
         }
     }
+
+    /// <summary>The longest a timer is armed for; a later deadline re-arms when it fires early.</summary>
+    private const long MaxDueMilliseconds = 3_600_000;
+
+    /// <summary>
+    /// Milliseconds until a deadline <paramref name="remainingNs"/> away, rounded up and clamped to
+    /// [0, 1 hour]: the guest chooses the deadline, and Timer.Change throws beyond about 49 days.
+    /// </summary>
+    internal static long DueMilliseconds(long remainingNs) =>
+        remainingNs <= 0 ? 0 : Math.Min(remainingNs / 1_000_000 + 1, MaxDueMilliseconds);
 
     /// <summary>Stops kicking (the run ended).</summary>
     public void Deactivate()
@@ -84,7 +93,7 @@ internal sealed class DeadlineKicker : IDisposable
             long early = _armedFor - _clock.NowNanoseconds;
             if (early > 0)
             {
-                _timer.Change(Math.Max(1, early / 1_000_000), Timeout.Infinite);
+                _timer.Change(DueMilliseconds(early), Timeout.Infinite);
                 return;
             }
             _armedFor = long.MaxValue;
