@@ -29,6 +29,12 @@ namespace ParaVirt.Devices.Virtio;
 /// </example>
 public sealed class VirtioBlock : VirtioDevice
 {
+    /// <summary>
+    /// The largest data transfer of one request (1 MiB): larger requests get VIRTIO_BLK_S_IOERR, so
+    /// the host work one notification does is bounded whatever the guest's descriptors claim.
+    /// </summary>
+    public const ulong MaxRequestBytes = 1 << 20;
+
     /// <summary>The request queue's index.</summary>
     public const int RequestQueue = 0;
 
@@ -128,7 +134,7 @@ public sealed class VirtioBlock : VirtioDevice
         {
             case VirtioBlkRequestType.In:
             {
-                if (readableBytes != VirtioBlkReqHeader.Size || writableData >= uint.MaxValue || !IsSectorRange(header.Sector, writableData))
+                if (readableBytes != VirtioBlkReqHeader.Size || writableData > MaxRequestBytes || !IsSectorRange(header.Sector, writableData))
                     return VirtioBlkStatus.IoErr;
                 if (!SectorTransfer.FromDisk(_disk, Memory, writable, writableData, header.Sector, _bounce))
                     return VirtioBlkStatus.IoErr;
@@ -138,7 +144,7 @@ public sealed class VirtioBlock : VirtioDevice
             case VirtioBlkRequestType.Out:
             {
                 ulong length = readableBytes - VirtioBlkReqHeader.Size;
-                if (_disk.ReadOnly || writableData != 0 || !IsSectorRange(header.Sector, length))
+                if (_disk.ReadOnly || writableData != 0 || length > MaxRequestBytes || !IsSectorRange(header.Sector, length))
                     return VirtioBlkStatus.IoErr;
                 return SectorTransfer.ToDisk(_disk, Memory, readable, VirtioBlkReqHeader.Size, header.Sector, _bounce)
                     ? VirtioBlkStatus.Ok

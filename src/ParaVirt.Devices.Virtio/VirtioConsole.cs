@@ -58,6 +58,12 @@ public sealed class VirtioConsole : VirtioDevice
         _inputEnd = 0;
     }
 
+    /// <summary>The most bytes one transmit chain delivers to the console (64 KiB).</summary>
+    public const int MaxTransmitPerChain = 64 * 1024;
+
+    /// <summary>Bytes of transmit chains beyond <see cref="MaxTransmitPerChain"/>, dropped.</summary>
+    public long TransmitDropped { get; private set; }
+
     private int Transmit(SplitVirtqueue queue)
     {
         int completed = 0;
@@ -67,10 +73,18 @@ public sealed class VirtioConsole : VirtioDevice
             while (queue.TryPop(out DescriptorChain chain))
             {
                 // Device-writable buffers in a transmit chain carry nothing for us: skipped, 0 bytes written.
+                // Invariant: at most MaxTransmitPerChain bytes per chain reach the console, so the
+                // work one notification does is bounded whatever the guest's descriptors claim
+                // (a chain may alias all of RAM 256 times); the excess is dropped and counted.
+                int budget = MaxTransmitPerChain;
                 foreach (VirtqBuffer buffer in chain.Buffers)
                 {
-                    if (!buffer.IsWriteOnly && chain.TryGetSpan(buffer, out Span<byte> bytes))
-                        _console.Write(bytes);
+                    if (buffer.IsWriteOnly || !chain.TryGetSpan(buffer, out Span<byte> bytes))
+                        continue;
+                    int take = Math.Min(bytes.Length, budget);
+                    _console.Write(bytes[..take]);
+                    budget -= take;
+                    TransmitDropped += bytes.Length - take;
                 }
                 queue.AddUsed(chain.Head, 0);
                 completed++;

@@ -82,8 +82,10 @@ public sealed class MeasurementWindow
         if (!IsComplete)
             return 0;
         long n = _atStop[index] - _atStart[index];
-        if (Reasons[index] == ExitReason.Hypercall)
-            n--; // the stop marker itself
+        // The stop marker's own exit is not the workload's. A guest that issues both markers inside
+        // one multicall makes no exit for the stop marker: never count below zero.
+        if (Reasons[index] == ExitReason.Hypercall && n > 0)
+            n--;
         return n;
     }
 

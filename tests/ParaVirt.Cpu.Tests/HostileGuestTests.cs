@@ -330,4 +330,18 @@ public class HostileGuestTests : CpuFixture
     [TestCase(long.MaxValue, 3_600_000L)]
     public void TimerDueTimesAreRoundedUpAndClamped(long remainingNs, long expectedMs) =>
         Assert.That(ParaVirt.Cpu.Interrupts.DeadlineKicker.DueMilliseconds(remainingNs), Is.EqualTo(expectedMs));
+
+    [Test]
+    public void CpuidAnswersAreCachedWithinABound()
+    {
+        var cpuid = new ParaVirt.Cpu.Emulation.CpuidEmulator();
+        for (uint subleaf = 0; subleaf < 5000; subleaf++)
+        {
+            cpuid.Query(0x4, subleaf);           // in range: cached until the bound
+            cpuid.Query(0x7FFF_0000, subleaf);   // out of range: zeros, never cached
+        }
+        Assert.That(cpuid.CachedAnswers, Is.EqualTo(ParaVirt.Cpu.Emulation.CpuidEmulator.MaxCachedAnswers));
+        Assert.That(cpuid.Query(0x7FFF_0000, 1), Is.EqualTo((0u, 0u, 0u, 0u)));
+        Assert.That(cpuid.Query(0x4000_0001, 0).Eax, Is.EqualTo(ParaVirt.Abi.AbiVersion.Current));
+    }
 }

@@ -9,7 +9,8 @@ namespace ParaVirt.Cpu.Emulation;
 /// set on the vCPU through KVM). Basic and extended leaves come from the host CPU with the
 /// hypervisor bit set and VMX, MONITOR/MWAIT hidden; the hypervisor leaves 0x40000000-0x40000001
 /// carry ParaVirt's signature and ABI version. Every leaf past the highest of its range, and every
-/// leaf outside the three ranges, reads as zeros. Answers are cached per (leaf, subleaf).
+/// leaf outside the three ranges, reads as zeros. In-range answers are cached per (leaf, subleaf),
+/// up to a bound.
 /// </summary>
 internal sealed class CpuidEmulator
 {
@@ -31,13 +32,28 @@ internal sealed class CpuidEmulator
     /// <summary>The answer for <paramref name="leaf"/>/<paramref name="subleaf"/>.</summary>
     public (uint Eax, uint Ebx, uint Ecx, uint Edx) Query(uint leaf, uint subleaf)
     {
+        if (!InRange(leaf))
+            return (0, 0, 0, 0); // out of range: a defined answer, zeros, and nothing cached
         ulong key = ((ulong)leaf << 32) | subleaf;
         if (_cache.TryGetValue(key, out var cached))
             return cached;
         var answer = Compute(leaf, subleaf);
-        _cache[key] = answer;
+        // Invariant: the guest picks leaf and subleaf, so the cache is bounded; past the bound an
+        // answer is computed each time (a host cpuid) instead of growing host memory.
+        if (_cache.Count < MaxCachedAnswers)
+            _cache[key] = answer;
         return answer;
     }
+
+    /// <summary>The most (leaf, subleaf) answers kept.</summary>
+    public const int MaxCachedAnswers = 1024;
+
+    /// <summary>Answers cached so far (at most <see cref="MaxCachedAnswers"/>).</summary>
+    public int CachedAnswers => _cache.Count;
+
+    private bool InRange(uint leaf) =>
+        leaf is HypervisorBase or HypervisorMax ||
+        (X86Base.IsSupported && (leaf <= _maxBasic || (leaf >= 0x8000_0000 && leaf <= _maxExtended)));
 
     private (uint, uint, uint, uint) Compute(uint leaf, uint subleaf)
     {
