@@ -22,10 +22,15 @@ public class AllocationTests : CpuFixture
     private static void AssertNoAllocationPerOperation(VirtualMachine vm)
     {
         AllocatedByRun(vm, 100); // JIT and first-use allocations
-        long few = AllocatedByRun(vm, 500);
-        long many = AllocatedByRun(vm, 5_500);
+        // The least of three runs: the runtime itself may allocate once in a while on this thread
+        // (a tiered-JIT promotion landing inside a run). An allocation per operation would show in
+        // every run, 5,000 times over.
+        long few = MinimumOfThree(() => AllocatedByRun(vm, 500));
+        long many = MinimumOfThree(() => AllocatedByRun(vm, 5_500));
         Assert.That(many, Is.EqualTo(few), "5,000 more operations allocated more");
     }
+
+    private static long MinimumOfThree(Func<long> measure) => Math.Min(measure(), Math.Min(measure(), measure()));
 
     [Test]
     public void EmulatingPrivilegedInstructionsAllocatesNothing()

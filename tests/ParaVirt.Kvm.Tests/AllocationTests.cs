@@ -21,10 +21,15 @@ public class AllocationTests : KvmFixture
     private static void AssertNoAllocationPerExit(VirtualMachine vm)
     {
         AllocatedByRun(vm, 100); // JIT and first-use allocations
-        long few = AllocatedByRun(vm, 1_000);
-        long many = AllocatedByRun(vm, 11_000);
+        // The least of three runs: the runtime itself may allocate once in a while on this thread
+        // (a tiered-JIT promotion landing inside a run). An allocation per exit would show in every
+        // run, 10,000 times over.
+        long few = MinimumOfThree(() => AllocatedByRun(vm, 1_000));
+        long many = MinimumOfThree(() => AllocatedByRun(vm, 11_000));
         Assert.That(many, Is.EqualTo(few), "10,000 more exits allocated more");
     }
+
+    private static long MinimumOfThree(Func<long> measure) => Math.Min(measure(), Math.Min(measure(), measure()));
 
     [Test]
     public void HypercallExitsAllocateNothing()
