@@ -109,6 +109,35 @@ public abstract class CpuFixture
         a.@out(0x40, al);
     }
 
+    /// <summary>Guest step: arms PIT channel 0 in mode 0 (interrupt on terminal count) for <paramref name="ticks"/> ticks of 838 ns.</summary>
+    protected static void ArmPitOneShot(Assembler a, byte ticks)
+    {
+        a.mov(al, 0x30);    // channel 0, lobyte/hibyte, mode 0
+        a.@out(0x43, al);
+        a.mov(al, ticks);
+        a.@out(0x40, al);
+        a.xor(al, al);
+        a.@out(0x40, al);
+    }
+
+    /// <summary>
+    /// Writes a para event callback at <see cref="HandlerAddress"/>: counts the upcall in r15, clears
+    /// the pending events and the upcall-pending byte of the shared-info page, unmasks, and returns
+    /// with iretq.
+    /// </summary>
+    protected static void WriteCountingEventCallback(VirtualMachine vm) =>
+        Assert.That(vm.Memory.TryWrite(HandlerAddress, Assemble(h =>
+        {
+            h.inc(r15);
+            h.push(rbx);
+            h.mov(rbx, SharedInfoAddress);
+            h.mov(__qword_ptr[rbx + 8], 0);
+            h.mov(__byte_ptr[rbx + 1], 0);
+            h.mov(__byte_ptr[rbx], 0);   // unmask
+            h.pop(rbx);
+            h.iretq();
+        }, HandlerAddress)), Is.True);
+
     protected static VmStopReason RunToStop(VirtualMachine vm, int seconds = 10) => vm.Run(TimeSpan.FromSeconds(seconds));
 
     /// <summary>The PIT's ports (0x40-0x43), for VMs that let them through the I/O bitmap.</summary>

@@ -68,12 +68,7 @@ public class DeviceInterruptTests : CpuFixture
             a.mov(rcx, IdtrAddress);
             a.lidt(__[rcx]);
             a.mov(rsp, 0x7000_0000UL);   // a stack outside RAM
-            a.mov(al, 0x30);
-            a.@out(0x43, al);
-            a.mov(al, 10);
-            a.@out(0x40, al);
-            a.xor(al, al);
-            a.@out(0x40, al);
+            ArmPitOneShot(a, 10);
             a.sti();
             a.hlt();
             a.ud2();

@@ -139,12 +139,7 @@ public class FullModeTests : CpuFixture
             Label wait = a.CreateLabel();
             a.Label(ref loop);
             a.mov(r13, r15);
-            a.mov(al, 0x30);       // channel 0, lobyte/hibyte, mode 0 (interrupt on terminal count)
-            a.@out(0x43, al);
-            a.mov(al, 119);        // 119 ticks of 838 ns = 100 us
-            a.@out(0x40, al);
-            a.xor(al, al);
-            a.@out(0x40, al);
+            ArmPitOneShot(a, 119);  // 119 ticks of 838 ns = 100 us
             a.sti();
             a.Label(ref wait);
             a.hlt();

@@ -83,12 +83,7 @@ public class HostileGuestTests : CpuFixture
         {
             a.mov(rcx, IdtrAddress);
             a.lidt(__[rcx]);          // IDT base far outside RAM
-            a.mov(al, 0x30);
-            a.@out(0x43, al);
-            a.mov(al, 10);
-            a.@out(0x40, al);
-            a.xor(al, al);
-            a.@out(0x40, al);
+            ArmPitOneShot(a, 10);
             a.sti();
             a.hlt();
             a.ret();

@@ -143,17 +143,7 @@ public class ParaModeTests : CpuFixture
         var (vm, cpu) = CreateVm(VirtualizationMode.Para, a => { });
         using (vm)
         {
-            Assert.That(vm.Memory.TryWrite(HandlerAddress, Assemble(h =>
-            {
-                h.inc(r15);
-                h.push(rbx);
-                h.mov(rbx, SharedInfoAddress);
-                h.mov(__qword_ptr[rbx + 8], 0);
-                h.mov(__byte_ptr[rbx + 1], 0);
-                h.mov(__byte_ptr[rbx], 0);   // unmask
-                h.pop(rbx);
-                h.iretq();
-            }, HandlerAddress)), Is.True);
+            WriteCountingEventCallback(vm);
             long deadline = cpu.NowNanoseconds + 5_000_000;
             Assert.That(vm.Memory.TryWrite(CodeAddress, Assemble(a =>
             {
