@@ -230,21 +230,16 @@ internal sealed unsafe partial class KvmVcpu : IVcpuBackend, IVcpuMsrAccess
     {
         // Under the lock Dispose takes: a kick from another thread never writes to an unmapped kvm_run.
         lock (_kickGate)
-            KickLocked();
-    }
-
-    private void KickLocked()
-    {
-        KvmRun* run = _run;
-        if (run == null)
-            return;
-        // On the vCPU thread itself (a handler asked to stop) the guest is not running and the run
-        // loop checks for a stop before it re-enters: a kick would only leave immediate_exit set
-        // and cost the next run a spurious exit.
-        if (Environment.CurrentManagedThreadId == Volatile.Read(ref _threadManagedId))
-            return;
-        Volatile.Write(ref run->ImmediateExit, 1);
-        VcpuKicker.Kick(Volatile.Read(ref _thread));
+        {
+            KvmRun* run = _run;
+            // On the vCPU thread itself (a handler asked to stop) the guest is not running and the
+            // run loop checks for a stop before it re-enters: a kick would only leave
+            // immediate_exit set and cost the next run a spurious exit.
+            if (run == null || Environment.CurrentManagedThreadId == Volatile.Read(ref _threadManagedId))
+                return;
+            Volatile.Write(ref run->ImmediateExit, 1);
+            VcpuKicker.Kick(Volatile.Read(ref _thread));
+        }
     }
 
     public void ClearKick()
