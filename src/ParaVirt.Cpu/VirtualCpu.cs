@@ -127,13 +127,24 @@ public sealed unsafe class VirtualCpu : IResumeHook, IDisposable
         }
     }
 
-    /// <summary>True when cpuid traps (CPUID faulting is on) and the trap emulator answers it.</summary>
+    /// <summary>
+    /// True when cpuid traps and the trap emulator answers it: the engine accepted CPUID faulting
+    /// and its probe (<see cref="Core.Engine.IHypervisor.Behaviour"/>) found that a guest cpuid
+    /// really traps on this host. False on hosts that answer a CPL3 cpuid natively (an AMD host
+    /// under a nested <c>kvm_pvm</c>): there full mode cannot virtualize cpuid.
+    /// </summary>
     public bool CpuidFaulting { get; private set; }
 
-    /// <summary>Turns CPUID faulting on (MSR_MISC_FEATURES_ENABLES bit 0 through KVM), if the engine and kernel support it.</summary>
+    /// <summary>
+    /// Turns CPUID faulting on (MSR_MISC_FEATURES_ENABLES bit 0 through the engine) where the
+    /// engine's probe found that it makes a guest cpuid trap; elsewhere leaves it off, so the VM's
+    /// state says what really happens.
+    /// </summary>
     internal void EnableCpuidFaulting()
     {
         const uint MiscFeaturesEnables = 0x140, PlatformInfo = 0xCE;
+        if (!_vm.Engine.Behaviour.CpuidTraps)
+            return;
         if (_vm.GetVcpuFeature<IVcpuMsrAccess>() is { } msrs &&
             msrs.TryReadMsr(PlatformInfo, out ulong info) && (info & (1UL << 31)) != 0 &&
             msrs.TryWriteMsr(MiscFeaturesEnables, 1))

@@ -44,6 +44,20 @@ public static class InstructionStubs
         ["rdmsr"] = a => { a.mov(ecx, edi); a.rdmsr(); a.shl(rdx, 32); a.or(rax, rdx); },
         ["wrmsr"] = a => { a.mov(ecx, edi); a.mov(eax, esi); a.mov(rdx, rsi); a.shr(rdx, 32); a.wrmsr(); },
         ["rdtsc"] = a => { a.rdtsc(); a.shl(rdx, 32); a.or(rax, rdx); },
+        // (leaf, subleaf, uint* answer): EAX, EBX, ECX, EDX stored at answer[0..3]; rbx is callee-saved.
+        ["cpuid"] = a =>
+        {
+            a.push(rbx);
+            a.mov(r8, rdx);
+            a.mov(eax, edi);
+            a.mov(ecx, esi);
+            a.cpuid();
+            a.mov(__dword_ptr[r8], eax);
+            a.mov(__dword_ptr[r8 + 4], ebx);
+            a.mov(__dword_ptr[r8 + 8], ecx);
+            a.mov(__dword_ptr[r8 + 12], edx);
+            a.pop(rbx);
+        },
     };
 
     /// <summary>Every stub symbol the linker can provide.</summary>

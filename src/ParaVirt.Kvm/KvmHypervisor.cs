@@ -35,4 +35,19 @@ public sealed class KvmHypervisor : IHypervisor
 
     /// <inheritdoc />
     public IVmBackend CreateVm(in VmBackendOptions options) => new KvmVm(KvmDevice.Open(), options);
+
+    private static readonly object s_probeGate = new();
+    private static PlatformBehaviour? s_behaviour;
+
+    /// <inheritdoc />
+    /// <remarks>Probed once per process with two small VMs (see <see cref="PlatformProbe"/>); throws
+    /// <see cref="KvmUnavailableException"/> where KVM is not usable, and is probed again next time.</remarks>
+    public PlatformBehaviour Behaviour
+    {
+        get
+        {
+            lock (s_probeGate)
+                return s_behaviour ??= PlatformProbe.Run();
+        }
+    }
 }

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 namespace ParaVirt.Workloads;
 
 /// <summary>
-/// The CPU workloads (irq-mask, clock-read, timer-sleep, multicall): full mode traps and emulates
+/// The CPU workloads (irq-mask, clock-read, timer-sleep, multicall, cpuid): full mode traps and emulates
 /// privileged instructions and emulated devices, para mode uses the shared-info page, the PV clock
 /// and hypercalls. See docs/full-vs-para.md for what each pair costs.
 /// </summary>
@@ -32,6 +32,27 @@ public static class CpuWorkloadCatalog
         "multicall", "32 null calls", 2_000, 200, 0,
         "32 null hypercalls (full: 32 exits, para: one 32-entry multicall)");
 
+    /// <summary>
+    /// <c>cpuid</c>: one <c>cpuid</c> of the hypervisor leaf 0x40000000 (full: CPUID faulting makes
+    /// it trap and the host emulates it, 1 exit; para: the engine's in-kernel table answers, no
+    /// exit). Where the host's probe found that a CPL3 cpuid cannot trap (an AMD host under a nested
+    /// <c>kvm_pvm</c>), full mode cannot virtualize it: the guest reads the outer hypervisor's
+    /// answer, and the row says so.
+    /// </summary>
+    public static WorkloadDefinition Cpuid { get; } = new(
+        "cpuid", "cpuid", 20_000, 2_000, 0,
+        "identify the hypervisor with cpuid leaf 0x40000000 (full: CPUID faulting, trap and emulate; para: answered in-kernel)")
+    {
+        HostLimitation = static (host, mode) => mode switch
+        {
+            ParaVirt.Core.Machine.VirtualizationMode.Full when !host.CpuidTraps =>
+                $"cpuid does not trap at CPL3 on this {host.CpuVendor} host (probed): full mode cannot virtualize it, the guest reads '{host.NativeCpuidSignature}'",
+            ParaVirt.Core.Machine.VirtualizationMode.Para when !host.CpuidTableAnswers =>
+                $"an untrapped cpuid is answered by the outer hypervisor on this host (probed): the guest reads '{host.NativeCpuidSignature}', not the engine's table",
+            _ => null,
+        },
+    };
+
     /// <summary>Their definitions; the workload catalog merges them with the I/O workloads.</summary>
-    public static IReadOnlyList<WorkloadDefinition> Definitions { get; } = [IrqMask, ClockRead, TimerSleep, Multicall];
+    public static IReadOnlyList<WorkloadDefinition> Definitions { get; } = [IrqMask, ClockRead, TimerSleep, Multicall, Cpuid];
 }

@@ -30,6 +30,14 @@ public sealed record WorkloadDefinition(
 
     /// <summary>What the host checks after the run, besides the guest's exit code.</summary>
     public WorkloadHostCheck HostCheck { get; init; } = WorkloadHostCheck.None;
+
+    /// <summary>
+    /// Says why this host cannot virtualize what the workload measures in a mode (for example
+    /// <c>cpuid</c> does not trap), from the engine's probed behaviour; null when it can. A run
+    /// with a limitation is expected to end with <see cref="WorkloadProtocol.ExitNotVirtualized"/>,
+    /// and <c>paravirt compare</c> shows the reason instead of a failure.
+    /// </summary>
+    public System.Func<ParaVirt.Core.Engine.PlatformBehaviour, ParaVirt.Core.Machine.VirtualizationMode, string?>? HostLimitation { get; init; }
 }
 
 /// <summary>The disk a workload's VM gets.</summary>

@@ -34,6 +34,9 @@ public sealed record WorkloadResult(
     double BytesPerSecond,
     bool Verified)
 {
+    /// <summary>Why this host cannot virtualize what the workload measures in this mode (probed), or null; see <see cref="WorkloadDefinition.HostLimitation"/>.</summary>
+    public string? HostLimitation { get; init; }
+
     /// <summary>Exits per operation.</summary>
     public double ExitsPerOperation => Operations == 0 ? 0 : (double)Exits / Operations;
 

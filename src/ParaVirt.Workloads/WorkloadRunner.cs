@@ -77,9 +77,11 @@ public sealed class WorkloadRunner
         var window = new MeasurementWindow();
         VmStopReason stop;
         long totalExits;
+        string? limitation;
         try
         {
             using var vm = new VirtualMachine(new KvmHypervisor(), WorkloadPlatform.VmOptions(mode, pipe.Writer, options.MemorySize));
+            limitation = workload.HostLimitation?.Invoke(vm.Engine.Behaviour, mode);
             CpuVirtualization.Attach(vm, mode);
             WorkloadPlatform.Attach(vm, mode, disk);
             window.Register(vm);
@@ -101,7 +103,7 @@ public sealed class WorkloadRunner
             drain.GetAwaiter().GetResult();
         }
 
-        string? failure = Check(workload, operations, stop, window, sink, disk);
+        string? failure = Check(workload, operations, stop, window, sink, disk, limitation);
         double seconds = window.Elapsed.TotalSeconds;
         return new WorkloadResult(
             workload.Name,
@@ -121,13 +123,20 @@ public sealed class WorkloadRunner
             ConsoleBytes = sink.Bytes,
             TotalExits = totalExits,
             ConsoleTail = sink.Tail,
+            HostLimitation = limitation,
         };
     }
 
-    private static string? Check(WorkloadDefinition workload, long operations, VmStopReason stop, MeasurementWindow window, ConsoleSink sink, DiskImage disk)
+    private static string? Check(WorkloadDefinition workload, long operations, VmStopReason stop, MeasurementWindow window, ConsoleSink sink, DiskImage disk, string? limitation)
     {
         if (stop.Kind != VmStopKind.GuestShutdown)
             return $"the VM stopped abnormally: {stop}";
+        // A limitation the probe predicted is the verified outcome on this host; the guest seeing
+        // through it anyway, or missing ParaVirt's answer without one, is a failure.
+        if (limitation is not null)
+            return stop.ExitCode == WorkloadProtocol.ExitNotVirtualized
+                ? null
+                : $"the probe predicted '{limitation}', but the guest exited with code {stop.ExitCode}{Describe(stop.ExitCode)}";
         if (stop.ExitCode != 0)
             return $"the guest exited with code {stop.ExitCode}{Describe(stop.ExitCode)}";
         if (!window.IsComplete && workload.BytesPerOperation > 0)
@@ -157,6 +166,7 @@ public sealed class WorkloadRunner
         WorkloadProtocol.ExitNotInThisMode => " (not available in this mode)",
         WorkloadProtocol.ExitUnexpectedOutcome => " (the device did not behave as specified)",
         WorkloadProtocol.ExitDiskTooSmall => " (the disk is too small)",
+        WorkloadProtocol.ExitNotVirtualized => " (the guest read an outer hypervisor's answer: not virtualized on this host)",
         134 => " (guest fail-fast)",
         _ => "",
     };

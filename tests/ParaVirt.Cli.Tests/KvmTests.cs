@@ -27,6 +27,22 @@ public class KvmTests
     }
 
     [Test]
+    public void InfoListsTheProbedHostBehaviourAsTheEngineFoundIt()
+    {
+        ParaVirt.Core.Engine.PlatformBehaviour host = new KvmHypervisor().Behaviour;
+        CliResult result = Paravirt.Run("info");
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.ExitCode, Is.Zero, result.ToString());
+            Assert.That(result.Stdout, Does.Contain("host behaviour (probed with small guests):"));
+            Assert.That(result.Stdout, Does.Match($@"\n  cpuid traps +{(host.CpuidTraps ? "yes" : "no")} "));
+            Assert.That(result.Stdout, Does.Match($@"\n  cpu vendor +{host.CpuVendor} "));
+            Assert.That(result.Stdout, Does.Match($@"\n  rep outsw +{host.RepOutswExitsPer256Words} exits / 256 words "));
+            Assert.That(result.Stdout, Does.Contain($"reads '{host.NativeCpuidSignature}'"));
+        });
+    }
+
+    [Test]
     public void RunHelloPrintsTheGreetingAndTheSummaryAndExitsWithZero()
     {
         CliResult result = Paravirt.Run("run", Paravirt.HelloImage);

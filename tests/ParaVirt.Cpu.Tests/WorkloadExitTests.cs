@@ -67,4 +67,46 @@ public class WorkloadExitTests
         Assert.That(Run(CpuWorkloadCatalog.Multicall, VirtualizationMode.Full, 50).Exits, Is.EqualTo(32 * 50));
         Assert.That(Run(CpuWorkloadCatalog.Multicall, VirtualizationMode.Para, 50).Exits, Is.EqualTo(50));
     }
+
+    private static ParaVirt.Core.Engine.PlatformBehaviour Host => new ParaVirt.Kvm.KvmHypervisor().Behaviour;
+
+    [Test]
+    public void CpuidIsOneTrapPerOpInFullModeWhereItTraps()
+    {
+        if (!Host.CpuidTraps)
+            Assert.Ignore($"runs where a CPL3 cpuid traps; on this {Host.CpuVendor} host the probe found it does not (see CpuidIsReportedNotVirtualizableInFullModeWhereItCannotTrap)");
+        WorkloadResult full = Run(CpuWorkloadCatalog.Cpuid, VirtualizationMode.Full, 100);
+        Assert.That(full.HostLimitation, Is.Null);
+        Assert.That(full.ExitCode, Is.Zero, "the guest read ParaVirtHV every time");
+        Assert.That(full.Exits, Is.EqualTo(100));
+        Assert.That(full.ExitsByReason["Trap"], Is.EqualTo(100));
+    }
+
+    [Test]
+    public void CpuidIsReportedNotVirtualizableInFullModeWhereItCannotTrap()
+    {
+        if (Host.CpuidTraps)
+            Assert.Ignore($"runs where a CPL3 cpuid cannot trap (seen on AMD EPYC under kvm_pvm); on this {Host.CpuVendor} host it traps (see CpuidIsOneTrapPerOpInFullModeWhereItTraps)");
+        WorkloadResult full = Run(CpuWorkloadCatalog.Cpuid, VirtualizationMode.Full, 100);
+        Assert.That(full.HostLimitation, Does.Contain("cpuid does not trap").And.Contain(Host.NativeCpuidSignature));
+        Assert.That(full.ExitCode, Is.EqualTo(WorkloadProtocol.ExitNotVirtualized), "the guest saw the outer hypervisor, as the probe predicted");
+        Assert.That(full.Exits, Is.Zero, "nothing to trap");
+    }
+
+    [Test]
+    public void CpuidInParaModeNeverExitsAndReadsWhatTheProbeSaw()
+    {
+        WorkloadResult para = Run(CpuWorkloadCatalog.Cpuid, VirtualizationMode.Para, 100);
+        Assert.That(para.Exits, Is.Zero);
+        if (Host.CpuidTableAnswers)
+        {
+            Assert.That(para.HostLimitation, Is.Null);
+            Assert.That(para.ExitCode, Is.Zero, "KVM's table answers ParaVirtHV");
+        }
+        else
+        {
+            Assert.That(para.HostLimitation, Does.Contain("outer hypervisor"));
+            Assert.That(para.ExitCode, Is.EqualTo(WorkloadProtocol.ExitNotVirtualized));
+        }
+    }
 }

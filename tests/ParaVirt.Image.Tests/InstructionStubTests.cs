@@ -29,6 +29,7 @@ public class InstructionStubTests
     [TestCase("__pv_insn_rep_outsw", "mov eax,edi; mov rcx,rdx; mov edx,eax; rep outsw; ret")]
     [TestCase("__pv_insn_write_cr3", "mov cr3,rdi; ret")]
     [TestCase("__pv_insn_rdmsr", "mov ecx,edi; rdmsr; shl rdx,20h; or rax,rdx; ret")]
+    [TestCase("__pv_insn_cpuid", "push rbx; mov r8,rdx; mov eax,edi; mov ecx,esi; cpuid; mov [r8],eax; mov [r8+4],ebx; mov [r8+8],ecx; mov [r8+0Ch],edx; pop rbx; ret")]
     [TestCase("__pv_insn_wrmsr", "mov ecx,edi; mov eax,esi; mov rdx,rsi; shr rdx,20h; wrmsr; ret")]
     public void StubIsTheInstruction(string symbol, string expected) =>
         Assert.That(Disassemble(symbol), Is.EqualTo(expected));

@@ -62,6 +62,34 @@ public sealed class CompareCommandTests
     }
 
     [Test]
+    public void A_row_this_host_cannot_virtualize_says_why_instead_of_failing()
+    {
+        if (!WorkloadRunner.IsAvailable(out string reason))
+            Assert.Ignore($"KVM is not usable here: {reason}");
+        ParaVirt.Core.Engine.PlatformBehaviour host = HostFacts.Host;
+        string json = Path.Combine(Path.GetTempPath(), $"paravirt-compare-{Guid.NewGuid():N}.json");
+        try
+        {
+            (int code, string stdout, string stderr) = Invoke("--quick", "--workload", "cpuid", "--json", json);
+            Assert.That(code, Is.Zero, stderr);
+            using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(json));
+            JsonElement[] results = doc.RootElement.GetProperty("results").EnumerateArray().ToArray();
+            JsonElement full = results.Single(r => r.GetProperty("mode").GetString() == "full");
+            JsonElement para = results.Single(r => r.GetProperty("mode").GetString() == "para");
+            Assert.That(full.GetProperty("verified").GetBoolean() && para.GetProperty("verified").GetBoolean(), Is.True);
+            Assert.That(full.GetProperty("hostLimitation").ValueKind, Is.EqualTo(host.CpuidTraps ? JsonValueKind.Null : JsonValueKind.String));
+            Assert.That(para.GetProperty("hostLimitation").ValueKind, Is.EqualTo(host.CpuidTableAnswers ? JsonValueKind.Null : JsonValueKind.String));
+            Assert.That(full.GetProperty("exits").GetInt64(), Is.EqualTo(host.CpuidTraps ? full.GetProperty("operations").GetInt64() : 0));
+            if (!host.CpuidTraps)
+                Assert.That(stdout, Does.Contain("not here (1)").And.Contain("cpuid does not trap at CPL3"));
+        }
+        finally
+        {
+            File.Delete(json);
+        }
+    }
+
+    [Test]
     public void The_json_file_has_exactly_the_documented_shape()
     {
         if (!WorkloadRunner.IsAvailable(out string reason))
@@ -85,7 +113,7 @@ public sealed class CompareCommandTests
             {
                 Assert.That(r.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[]
                 {
-                    "workload", "mode", "operations", "operationUnit", "exits", "exitsByReason", "seconds", "nsPerOp", "bytesPerSecond", "verified",
+                    "workload", "mode", "operations", "operationUnit", "exits", "exitsByReason", "seconds", "nsPerOp", "bytesPerSecond", "verified", "hostLimitation",
                 }));
                 Assert.That(r.GetProperty("verified").GetBoolean(), Is.True);
                 long exits = r.GetProperty("exits").GetInt64();
@@ -95,7 +123,7 @@ public sealed class CompareCommandTests
                 Assert.That(r.GetProperty("nsPerOp").GetDouble(), Is.GreaterThan(0));
             }
             JsonElement fullRead = results[0];
-            Assert.That(fullRead.GetProperty("exits").GetInt64(), Is.EqualTo(24 * fullRead.GetProperty("operations").GetInt64()));
+            Assert.That(fullRead.GetProperty("exits").GetInt64(), Is.EqualTo(HostFacts.AtaReadExitsPerRequest * fullRead.GetProperty("operations").GetInt64()));
             Assert.That(fullRead.GetProperty("operationUnit").GetString(), Is.EqualTo("4 KiB request"));
         }
         finally

@@ -165,6 +165,14 @@ public static unsafe class Cpu
     public static void WriteMsr(uint msr, ulong value) => PrivilegedInstructions.WriteMsr(msr, value);
 #endif
 
+    /// <summary>
+    /// <c>cpuid</c>: EAX, EBX, ECX, EDX of <paramref name="leaf"/>/<paramref name="subleaf"/> at
+    /// <paramref name="answer"/>[0..3]. The same instruction in both flavours: full mode has the host
+    /// trap and emulate it (where the CPU lets it trap), para mode leaves it to the engine's
+    /// in-kernel table, with no exit.
+    /// </summary>
+    public static void Cpuid(uint leaf, uint subleaf, uint* answer) => PrivilegedInstructions.Cpuid(leaf, subleaf, answer);
+
     /// <summary>The time-stamp counter (<c>rdtsc</c> is not privileged; the same in both flavours).</summary>
     public static ulong ReadTsc() => PrivilegedInstructions.ReadTsc();
 

@@ -91,6 +91,14 @@ public static unsafe class PrivilegedInstructions
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "__pv_insn_wrmsr")]
     public static extern void WriteMsr(uint msr, ulong value);
 
+    /// <summary>
+    /// <c>cpuid</c> of <paramref name="leaf"/>/<paramref name="subleaf"/>; EAX, EBX, ECX, EDX are
+    /// stored at <paramref name="answer"/>[0..3]. Not privileged: it traps only where the host
+    /// turned CPUID faulting on and the CPU honours it at CPL3.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "__pv_insn_cpuid")]
+    public static extern void Cpuid(uint leaf, uint subleaf, uint* answer);
+
     /// <summary><c>rdtsc</c> (not privileged): the time-stamp counter.</summary>
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "__pv_insn_rdtsc")]
     public static extern ulong ReadTsc();

@@ -11,7 +11,9 @@ namespace Workloads;
 /// <c>irq-mask</c> (one disable/enable pair around a short critical section),
 /// <c>clock-read</c> (one read of the current time),
 /// <c>timer-sleep</c> (arm a 100 µs one-shot timer and wait for it),
-/// <c>multicall</c> (32 null hypercalls: one by one in full mode, one 32-entry multicall in para mode).
+/// <c>multicall</c> (32 null hypercalls: one by one in full mode, one 32-entry multicall in para mode),
+/// <c>cpuid</c> (one <c>cpuid</c> of the hypervisor leaf: trapped and emulated in full mode, answered
+/// in-kernel in para mode; on a host where it cannot trap, both read the outer hypervisor).
 /// </summary>
 internal static unsafe class CpuWorkloads
 {
@@ -32,6 +34,8 @@ internal static unsafe class CpuWorkloads
             exitCode = TimerSleep(operations);
         else if (WorkloadCommandLine.Is(name, "multicall"))
             exitCode = Multicall(operations);
+        else if (WorkloadCommandLine.Is(name, "cpuid"))
+            exitCode = CpuidLeaf(operations);
         else
             return false;
         return true;
@@ -107,6 +111,25 @@ internal static unsafe class CpuWorkloads
         if (failures != 0)
             return Report.Failure("multicall: a null hypercall failed", (int)failures, WorkloadProtocol.ExitVerifyFailed);
 #endif
+        return WorkloadProtocol.ExitOk;
+    }
+
+    private static int CpuidLeaf(long operations)
+    {
+        uint* answer = stackalloc uint[4];
+        ulong differing = 0;
+        Measurement.Start(operations);
+        for (long i = 0; i < operations; i++)
+        {
+            Cpu.Cpuid(0x4000_0000, 0, answer);
+            // "ParaVirtHV\0\0" in EBX, ECX, EDX.
+            differing += answer[1] != 0x61726150u || answer[2] != 0x74726956u || answer[3] != 0x5648u ? 1UL : 0UL;
+        }
+        Measurement.Stop(operations);
+        if (differing == (ulong)operations)
+            return Report.Failure("cpuid: the hypervisor leaf is not ParaVirt's (not virtualized on this host)", (int)answer[1], WorkloadProtocol.ExitNotVirtualized);
+        if (differing != 0)
+            return Report.Failure("cpuid: the hypervisor leaf changed between calls", (int)differing, WorkloadProtocol.ExitVerifyFailed);
         return WorkloadProtocol.ExitOk;
     }
 }

@@ -47,6 +47,9 @@ public static class WorkloadProtocol
     /// <summary>Exit code: the disk is smaller than the workload needs.</summary>
     public const int ExitDiskTooSmall = 71;
 
+    /// <summary>Exit code: the guest did not see ParaVirt's answer: this host let the instruction through to an outer hypervisor (the probe predicts it).</summary>
+    public const int ExitNotVirtualized = 72;
+
     /// <summary>Bytes per block-workload request (one operation).</summary>
     public const int BlockRequestBytes = 4096;
 

@@ -81,7 +81,7 @@ internal static class CompareCommand
                     Console.Error.WriteLine();
                     throw new CliException(ex.Message, ExitCodes.BadImage);
                 }
-                Console.Error.WriteLine(result.Verified ? " ok" : $" FAILED: {result.Failure}");
+                Console.Error.WriteLine(!result.Verified ? $" FAILED: {result.Failure}" : result.HostLimitation is null ? " ok" : " not virtualizable on this host");
                 results.Add(result);
             }
         }
@@ -144,8 +144,9 @@ internal static class CompareCommand
             WorkloadResult? full = r.Mode == VirtualizationMode.Para
                 ? results.FirstOrDefault(x => x.Workload == r.Workload && x.Mode == VirtualizationMode.Full)
                 : null;
+            // A speed-up against a mode this host could not virtualize would compare nothing.
             string speedup = full is not null && r.NsPerOp > 0 && full.NsPerOp > 0
-                ? (full.NsPerOp / r.NsPerOp).ToString("F1", CultureInfo.InvariantCulture) + "x"
+                ? full.HostLimitation is null && r.HostLimitation is null ? (full.NsPerOp / r.NsPerOp).ToString("F1", CultureInfo.InvariantCulture) + "x" : "n/a"
                 : "";
             var byReason = new StringBuilder();
             foreach (KeyValuePair<string, long> pair in r.ExitsByReason)
@@ -159,8 +160,10 @@ internal static class CompareCommand
                 CompareReport.Duration(r.NsPerOp),
                 CompareReport.Throughput(r.BytesPerSecond),
                 speedup.Length == 0 ? "" : $"[bold]{speedup}[/]",
-                r.Verified ? "[green]yes[/]" : "[red]NO[/]");
+                !r.Verified ? "[red]NO[/]" : r.HostLimitation is null ? "[green]yes[/]" : "[yellow]not here (1)[/]");
         }
         console.Write(table);
+        foreach (WorkloadResult r in results.Where(r => r.HostLimitation is not null))
+            console.MarkupLine($"[yellow](1)[/] {Markup.Escape(r.Workload)} ({CompareReport.ModeName(r.Mode)}): {Markup.Escape(r.HostLimitation!)}. `paravirt info` lists what this host's probe found.");
     }
 }

@@ -11,7 +11,8 @@ namespace ParaVirt.Cli.Commands;
 /// <summary>
 /// The JSON file of <c>paravirt compare --json FILE</c>:
 /// <c>{"engine", "machine", "results": [{"workload", "mode", "operations", "operationUnit", "exits",
-/// "exitsByReason": {...}, "seconds", "nsPerOp", "bytesPerSecond", "verified"}]}</c>.
+/// "exitsByReason": {...}, "seconds", "nsPerOp", "bytesPerSecond", "verified", "hostLimitation"}]}</c>;
+/// <c>hostLimitation</c> is null, or why this host cannot virtualize what the row measures (probed).
 /// </summary>
 internal static class CompareReport
 {
@@ -39,6 +40,10 @@ internal static class CompareReport
             json.WriteNumber("nsPerOp", r.NsPerOp);
             json.WriteNumber("bytesPerSecond", r.BytesPerSecond);
             json.WriteBoolean("verified", r.Verified);
+            if (r.HostLimitation is null)
+                json.WriteNull("hostLimitation");
+            else
+                json.WriteString("hostLimitation", r.HostLimitation);
             json.WriteEndObject();
         }
         json.WriteEndArray();

@@ -15,7 +15,9 @@ internal static class InfoCommand
         usage: paravirt info
 
         Reports whether KVM is usable here (and, if not, why: absent, no permission, too old),
-        the KVM API version, the vCPU mmap size, and the capabilities ParaVirt uses.
+        the KVM API version, the vCPU mmap size, the capabilities ParaVirt uses, and how this host
+        behaves for what full mode relies on, probed with small guests: does cpuid trap once CPUID
+        faulting is on, who answers an untrapped cpuid, how many exits string I/O takes.
         Exit code 0 when KVM is usable, 69 when it is not.
         """;
 
@@ -45,6 +47,16 @@ internal static class InfoCommand
             int value = kvm.Check(capability);
             string required = KvmDevice.Required.Contains(capability) ? " (required)" : "";
             output.WriteLine($"  {capability,-18} {(value > 0 ? $"yes ({value})" : "no")}{required}");
+        }
+        output.WriteLine("host behaviour (probed with small guests):");
+        try
+        {
+            foreach (var (name, value, meaning) in new KvmHypervisor().Behaviour.Describe())
+                output.WriteLine($"  {name,-18} {value,-26} {meaning}");
+        }
+        catch (InvalidOperationException ex)
+        {
+            output.WriteLine($"  not probed: {ex.Message}");
         }
         return 0;
     }

@@ -13,6 +13,13 @@ public interface IHypervisor
 
     /// <summary>Creates a VM backend with the given RAM and platform set-up.</summary>
     IVmBackend CreateVm(in VmBackendOptions options);
+
+    /// <summary>
+    /// How this host behaves for the guest behaviours ParaVirt relies on (does <c>cpuid</c> trap,
+    /// how string I/O exits), probed with small guests the first time it is asked and then kept
+    /// for the process.
+    /// </summary>
+    PlatformBehaviour Behaviour { get; }
 }
 
 /// <summary>What an engine needs to create a VM.</summary>

@@ -46,6 +46,7 @@ public sealed class VirtualMachine : IDisposable
     {
         ArgumentNullException.ThrowIfNull(engine);
         options ??= new VmOptions();
+        Engine = engine;
         EngineName = engine.Name;
         Console = new GuestConsole(options.ConsoleOutput, options.ConsoleInput);
         NullHypercallValue = options.NullHypercallValue;
@@ -76,6 +77,9 @@ public sealed class VirtualMachine : IDisposable
             throw new InvalidOperationException($"the guest pages at 0x{low:x}..0x{high:x} are not contiguous");
         return physical.Restrict([(low, high - low), (layout.GuestRamStart, layout.GuestRamEnd - layout.GuestRamStart)]);
     }
+
+    /// <summary>The engine this VM runs on; its <see cref="IHypervisor.Behaviour"/> says what this host can trap.</summary>
+    public IHypervisor Engine { get; }
 
     /// <summary>The engine's name ("kvm").</summary>
     public string EngineName { get; }
