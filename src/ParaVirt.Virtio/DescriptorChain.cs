@@ -69,7 +69,9 @@ public readonly struct DescriptorChain
 
     /// <summary>
     /// A span over <paramref name="buffer"/> in guest memory; false only if the buffer is longer than
-    /// <see cref="int.MaxValue"/> bytes (its range was validated when the chain was popped).
+    /// <see cref="int.MaxValue"/> bytes (its range was validated when the chain was popped) or the
+    /// memory is closed. Off the vCPU thread, use the span only while holding a lease on the queue's
+    /// memory (<see cref="GuestMemory.Lease"/>).
     /// </summary>
     public bool TryGetSpan(in VirtqBuffer buffer, out Span<byte> bytes)
     {

@@ -39,11 +39,18 @@ namespace ParaVirt.Virtio;
 /// </code>
 /// </example>
 /// <remarks>
-/// Not thread-safe: one thread (the vCPU thread, or one device thread) drives a queue. Memory
+/// <para>Guest memory lifetime: the ring pointers are cached at setup, and every method that
+/// dereferences them (<see cref="Setup"/>, <see cref="TryPop"/>, <see cref="AddUsed"/>,
+/// <see cref="NeedsNotification"/>, <see cref="DisableNotification"/>, <see cref="EnableNotification"/>,
+/// <see cref="DeferRemaining"/>) holds a <see cref="GuestMemory"/> lease while it does, so the memory
+/// cannot be unmapped under it. Once the memory is closed the lease is refused: the method touches
+/// nothing and <see cref="Error"/> becomes <see cref="VirtqueueError.MemoryClosed"/>. The buffers of a
+/// popped chain are the caller's: a device thread holds its own lease while it uses their spans.</para>
+/// <para>Not thread-safe: one thread (the vCPU thread, or one device thread) drives a queue. Memory
 /// ordering with the driver follows the spec: the available index is read with acquire semantics
 /// before the ring entries and descriptors it publishes; used elements are written before the used
 /// index is published with release semantics; a full barrier separates the device's index or event
-/// stores from its reads of the driver's suppression fields.
+/// stores from its reads of the driver's suppression fields.</para>
 /// </remarks>
 public sealed unsafe class SplitVirtqueue
 {
@@ -121,6 +128,20 @@ public sealed unsafe class SplitVirtqueue
             return VirtqueueError.InvalidSize;
         if (descTable % VirtqLayout.DescAlign != 0 || availRing % VirtqLayout.AvailAlign != 0 || usedRing % VirtqLayout.UsedAlign != 0)
             return VirtqueueError.RingMisaligned;
+        if (!Memory.TryAcquire())
+            return VirtqueueError.MemoryClosed;
+        try
+        {
+            return SetupLeased(descTable, availRing, usedRing, size);
+        }
+        finally
+        {
+            Memory.Release();
+        }
+    }
+
+    private VirtqueueError SetupLeased(ulong descTable, ulong availRing, ulong usedRing, uint size)
+    {
         if (!TryGetArea(descTable, VirtqLayout.DescTableSize(size), out byte* desc)
             || !TryGetArea(availRing, VirtqLayout.AvailRingSize(size), out byte* avail)
             || !TryGetArea(usedRing, VirtqLayout.UsedRingSize(size), out byte* used))
@@ -166,6 +187,21 @@ public sealed unsafe class SplitVirtqueue
         chain = default;
         if (_error != VirtqueueError.None || _desc == null)
             return false;
+        if (!Memory.TryAcquire())
+            return Fail(VirtqueueError.MemoryClosed);
+        try
+        {
+            return TryPopLeased(out chain);
+        }
+        finally
+        {
+            Memory.Release();
+        }
+    }
+
+    private bool TryPopLeased(out DescriptorChain chain)
+    {
+        chain = default;
         if (_nextAvail == _availIdxShadow && !RefreshAvailIdx())
             return false;
 
@@ -186,7 +222,8 @@ public sealed unsafe class SplitVirtqueue
     /// <summary>
     /// Returns a chain to the driver: writes used element {<paramref name="head"/>, <paramref name="bytesWritten"/>}
     /// and publishes the new used index. Works after a ring violation too (the used ring was
-    /// validated at setup), so chains taken before it can still be completed.
+    /// validated at setup), so chains taken before it can still be completed. If the guest memory is
+    /// closed, nothing is written and <see cref="Error"/> becomes <see cref="VirtqueueError.MemoryClosed"/>.
     /// </summary>
     /// <exception cref="InvalidOperationException">The queue is not set up (a device bug).</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="head"/> is not a descriptor index (a device bug).</exception>
@@ -195,12 +232,18 @@ public sealed unsafe class SplitVirtqueue
     {
         if (_used == null || head >= _size)
             ThrowAddUsed(head);
+        if (!Memory.TryAcquire())
+        {
+            _error = VirtqueueError.MemoryClosed;
+            return;
+        }
         VirtqUsedElem* element = (VirtqUsedElem*)(_used + VirtqLayout.RingOffset + 8u * (uint)(_nextUsed & _mask));
         element->Id = head;
         element->Len = bytesWritten;
         _nextUsed++;
         // Release: the element stores above are visible to the driver before the index that publishes them.
         Volatile.Write(ref UsedIdxRef, _nextUsed);
+        Memory.Release();
     }
 
     /// <summary>
@@ -212,6 +255,20 @@ public sealed unsafe class SplitVirtqueue
     {
         if (_avail == null)
             return false;
+        if (!Memory.TryAcquire())
+            return Fail(VirtqueueError.MemoryClosed);
+        try
+        {
+            return NeedsNotificationLeased();
+        }
+        finally
+        {
+            Memory.Release();
+        }
+    }
+
+    private bool NeedsNotificationLeased()
+    {
         ushort oldUsed = _signalledUsed;
         ushort newUsed = _nextUsed;
         _signalledUsed = newUsed;
@@ -236,8 +293,14 @@ public sealed unsafe class SplitVirtqueue
     {
         if (_used == null || EventIdx)
             return;
+        if (!Memory.TryAcquire())
+        {
+            _error = VirtqueueError.MemoryClosed;
+            return;
+        }
         _usedFlags |= VirtqUsedFlags.NoNotify;
         Volatile.Write(ref UsedFlagsRef, _usedFlags);
+        Memory.Release();
     }
 
     /// <summary>
@@ -249,6 +312,57 @@ public sealed unsafe class SplitVirtqueue
     {
         if (_used == null || _error != VirtqueueError.None)
             return false;
+        if (!Memory.TryAcquire())
+            return Fail(VirtqueueError.MemoryClosed);
+        try
+        {
+            return EnableNotificationLeased();
+        }
+        finally
+        {
+            Memory.Release();
+        }
+    }
+
+    /// <summary>
+    /// For a device that stops while chains are still available (its per-notification work budget
+    /// ran out, or the VM is stopping): asks the driver to notify again and returns whether chains
+    /// are pending. They stay in the available ring for the next notification. Without EVENT_IDX
+    /// it clears <c>VIRTQ_USED_F_NO_NOTIFY</c>; with EVENT_IDX it sets <c>avail_event</c> to the
+    /// available index the device has seen (not to the first pending slot, which the driver has
+    /// passed), so <c>vring_need_event(avail_event, new, old)</c> is true for the driver's next buffer.
+    /// </summary>
+    public bool DeferRemaining()
+    {
+        if (_used == null || _error != VirtqueueError.None)
+            return false;
+        if (!Memory.TryAcquire())
+            return Fail(VirtqueueError.MemoryClosed);
+        try
+        {
+            if (!RefreshAvailIdx() && _error != VirtqueueError.None)
+                return false;
+            if (EventIdx)
+            {
+                Volatile.Write(ref Unsafe.AsRef<ushort>(_used + VirtqLayout.AvailEventOffset(_size)), _availIdxShadow);
+            }
+            else
+            {
+                _usedFlags &= unchecked((ushort)~VirtqUsedFlags.NoNotify);
+                Volatile.Write(ref UsedFlagsRef, _usedFlags);
+            }
+            // Full barrier: the store above is visible before the caller returns to the driver.
+            Interlocked.MemoryBarrier();
+            return _availIdxShadow != _nextAvail;
+        }
+        finally
+        {
+            Memory.Release();
+        }
+    }
+
+    private bool EnableNotificationLeased()
+    {
         if (EventIdx)
         {
             // Release: avail_event names the slot after everything consumed so far.

@@ -6,6 +6,7 @@ namespace ParaVirt.Virtio;
 /// returned by <see cref="SplitVirtqueue.Setup"/> and leave the queue not ready; every other value is
 /// a violation found in the rings at run time: it sticks in <see cref="SplitVirtqueue.Error"/> until
 /// <see cref="SplitVirtqueue.Reset"/>, and the device owning the queue reports DEVICE_NEEDS_RESET.
+/// <see cref="MemoryClosed"/> (the memory went away under the queue) is sticky the same way.
 /// </summary>
 public enum VirtqueueError
 {
@@ -47,4 +48,10 @@ public enum VirtqueueError
 
     /// <summary>An indirect table's length is zero, not a multiple of 16, or holds more entries than the queue size.</summary>
     IndirectTableLength,
+
+    /// <summary>
+    /// Not a guest violation: the guest memory was closed (the VM is being disposed) and the queue
+    /// could not take a lease on it. The queue stops touching the rings; nothing was read or written.
+    /// </summary>
+    MemoryClosed,
 }
