@@ -9,10 +9,15 @@ namespace ParaVirt.Kvm;
 /// <summary>
 /// One KVM VM: the VM file descriptor, guest RAM in memory slot 0, and the platform the host
 /// builds itself (page tables, GDT, TSS with I/O bitmap, IDT, trampolines, hypercall page).
-/// No BIOS, no bootloader. Disposing closes every descriptor and unmaps every mapping.
+/// No BIOS, no bootloader. Disposing closes every descriptor and unmaps every mapping, but never
+/// under a thread still using it: doorbell waiters are woken and waited for, and guest RAM is
+/// unmapped only when no <see cref="GuestMemory"/> lease is held (docs/virtio.md, "Lifetime").
 /// </summary>
 internal sealed unsafe class KvmVm : IVmBackend, IDoorbellProvider
 {
+    /// <summary>How long disposing the VM waits for a doorbell's waiter to leave before it defers closing the eventfd.</summary>
+    private static readonly TimeSpan DoorbellCloseTimeout = TimeSpan.FromSeconds(5);
+
     private readonly System.Collections.Generic.List<KvmDoorbell> _doorbells = [];
     private readonly KvmDevice _kvm;
     private int _fd;
@@ -92,11 +97,10 @@ internal sealed unsafe class KvmVm : IVmBackend, IDoorbellProvider
     {
         lock (_doorbells)
         {
+            // Each waiter is woken with 0 and its eventfd closed only after it left Wait (bounded:
+            // a thread that does not leave closes the descriptor itself when it does).
             foreach (KvmDoorbell doorbell in _doorbells)
-            {
-                doorbell.Dispose();
-                doorbell.Close();
-            }
+                doorbell.Close(DoorbellCloseTimeout);
             _doorbells.Clear();
         }
         if (_fd > 0)
