@@ -35,6 +35,15 @@ public sealed class VirtioBlock : VirtioDevice
     /// </summary>
     public const ulong MaxRequestBytes = 1 << 20;
 
+    /// <summary>
+    /// The most bytes one notification moves between the disk and guest memory (4 MiB, four
+    /// largest requests). A FLUSH moves nothing: its fsync writes back bytes the OUT requests before it
+    /// already counted, so further flushes find little to write. Chains beyond the budget stay
+    /// available and are processed by the next notification: a driver with requests outstanding
+    /// after <c>VirtioNotify</c> returns notifies again (docs/virtio.md).
+    /// </summary>
+    public const ulong NotificationByteBudget = 4 << 20;
+
     /// <summary>The request queue's index.</summary>
     public const int RequestQueue = 0;
 
@@ -80,15 +89,30 @@ public sealed class VirtioBlock : VirtioDevice
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// Invariant: one notification moves at most <see cref="NotificationByteBudget"/> bytes. A request
+    /// moves at most <see cref="MaxRequestBytes"/>, so the device starts one only while the bytes moved
+    /// so far leave room for a whole request. When the budget is spent, or the VM is asked to stop,
+    /// the remaining chains stay in the available ring (<see cref="SplitVirtqueue.DeferRemaining"/>)
+    /// and the next notification continues with them.
+    /// </remarks>
     protected override int ProcessQueue(int index, SplitVirtqueue queue)
     {
         int completed = 0;
+        ulong moved = 0;
         do
         {
             queue.DisableNotification();
-            while (queue.TryPop(out DescriptorChain chain))
+            while (true)
             {
-                queue.AddUsed(chain.Head, Execute(chain));
+                if (moved > NotificationByteBudget - MaxRequestBytes || IsStopRequested)
+                {
+                    queue.DeferRemaining();
+                    return completed;
+                }
+                if (!queue.TryPop(out DescriptorChain chain))
+                    break;
+                queue.AddUsed(chain.Head, Execute(chain, ref moved));
                 completed++;
             }
         }
@@ -97,7 +121,7 @@ public sealed class VirtioBlock : VirtioDevice
     }
 
     /// <summary>Runs one request and writes its status byte; returns the bytes written into the chain.</summary>
-    private uint Execute(in DescriptorChain chain)
+    private uint Execute(in DescriptorChain chain, ref ulong moved)
     {
         ReadOnlySpan<VirtqBuffer> buffers = chain.Buffers;
         // The status byte is the last byte of the last buffer, which must be device-writable.
@@ -107,13 +131,14 @@ public sealed class VirtioBlock : VirtioDevice
         ulong statusAddress = last.Address + last.Length - 1;
 
         uint dataWritten = 0;
-        byte status = Run(chain, buffers, ref dataWritten);
+        byte status = Run(chain, buffers, ref dataWritten, ref moved);
         // Invariant: statusAddress lies in a buffer validated at pop time, so this write cannot fail.
         Memory.TryWrite(statusAddress, status);
         return status == VirtioBlkStatus.Ok ? dataWritten + 1 : 1;
     }
 
-    private byte Run(in DescriptorChain chain, ReadOnlySpan<VirtqBuffer> buffers, ref uint dataWritten)
+    /// <summary>Runs one request; adds the bytes it moves (or tries to) to <paramref name="moved"/>.</summary>
+    private byte Run(in DescriptorChain chain, ReadOnlySpan<VirtqBuffer> buffers, ref uint dataWritten, ref ulong moved)
     {
         // Device-readable buffers first, then device-writable ones (virtio 1.x, 2.7.4).
         int firstWritable = 0;
@@ -136,6 +161,7 @@ public sealed class VirtioBlock : VirtioDevice
             {
                 if (readableBytes != VirtioBlkReqHeader.Size || writableData > MaxRequestBytes || !IsSectorRange(header.Sector, writableData))
                     return VirtioBlkStatus.IoErr;
+                moved += writableData;
                 if (!SectorTransfer.FromDisk(_disk, Memory, writable, writableData, header.Sector, _bounce))
                     return VirtioBlkStatus.IoErr;
                 dataWritten = (uint)writableData;
@@ -146,6 +172,7 @@ public sealed class VirtioBlock : VirtioDevice
                 ulong length = readableBytes - VirtioBlkReqHeader.Size;
                 if (_disk.ReadOnly || writableData != 0 || length > MaxRequestBytes || !IsSectorRange(header.Sector, length))
                     return VirtioBlkStatus.IoErr;
+                moved += length;
                 return SectorTransfer.ToDisk(_disk, Memory, readable, VirtioBlkReqHeader.Size, header.Sector, _bounce)
                     ? VirtioBlkStatus.Ok
                     : VirtioBlkStatus.IoErr;

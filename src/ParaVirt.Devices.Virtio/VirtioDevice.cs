@@ -89,6 +89,16 @@ public abstract class VirtioDevice
     /// <summary>Whether the device reported DEVICE_NEEDS_RESET.</summary>
     public bool NeedsReset => (_status & VirtioDeviceStatus.DeviceNeedsReset) != 0;
 
+    /// <summary>
+    /// Asked between chains by devices whose notifications do bounded but sizeable work: true
+    /// stops the notification early, leaving the remaining chains available. <see cref="VirtioTransport.Attach"/>
+    /// sets it to the VM's stop request (watchdog, host); null: never.
+    /// </summary>
+    public Func<bool>? StopRequested { get; set; }
+
+    /// <summary>Whether <see cref="StopRequested"/> says stop.</summary>
+    protected bool IsStopRequested => StopRequested is { } stop && stop();
+
     /// <summary>Queue <paramref name="index"/>.</summary>
     public SplitVirtqueue GetQueue(int index) => _queues[index];
 

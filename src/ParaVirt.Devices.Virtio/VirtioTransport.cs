@@ -31,6 +31,7 @@ public sealed class VirtioTransport
     public const uint LastHypercall = (uint)Hypercall.VirtioReadConfig;
 
     private readonly List<VirtioDevice> _devices = new();
+    private Func<bool>? _stopRequested;
 
     /// <summary>Creates a transport for devices in <paramref name="memory"/>.</summary>
     public VirtioTransport(GuestMemory memory)
@@ -43,7 +44,7 @@ public sealed class VirtioTransport
     public static VirtioTransport Attach(VirtualMachine vm)
     {
         ArgumentNullException.ThrowIfNull(vm);
-        var transport = new VirtioTransport(vm.Memory);
+        var transport = new VirtioTransport(vm.Memory) { _stopRequested = () => vm.IsStopRequested };
         transport.Register(vm.Hypercalls);
         return transport;
     }
@@ -54,12 +55,16 @@ public sealed class VirtioTransport
     /// <summary>The devices, by transport index.</summary>
     public IReadOnlyList<VirtioDevice> Devices => _devices;
 
-    /// <summary>Adds <paramref name="device"/> and returns its index (the <c>dev</c> argument of the hypercalls).</summary>
+    /// <summary>
+    /// Adds <paramref name="device"/> and returns its index (the <c>dev</c> argument of the hypercalls).
+    /// On an attached transport, a device without a <see cref="VirtioDevice.StopRequested"/> gets the VM's.
+    /// </summary>
     public int Add(VirtioDevice device)
     {
         ArgumentNullException.ThrowIfNull(device);
         if (!ReferenceEquals(device.Memory, Memory))
             throw new ArgumentException("the device uses another guest memory than the transport", nameof(device));
+        device.StopRequested ??= _stopRequested;
         _devices.Add(device);
         return _devices.Count - 1;
     }

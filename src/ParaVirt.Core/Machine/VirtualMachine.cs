@@ -211,6 +211,12 @@ public sealed class VirtualMachine : IDisposable
             _vcpu.Kick();
     }
 
+    /// <summary>
+    /// Whether the current run was asked to stop (watchdog, host, a device) and has not stopped yet.
+    /// A volatile read: device code doing long work inside one exit checks it between units of work.
+    /// </summary>
+    public bool IsStopRequested => Volatile.Read(ref _pendingStop) is not null;
+
     /// <summary>Asks the VM to stop because the host wants it to.</summary>
     public void RequestStop(string why = "stop requested by the host") =>
         Stop(new VmStopReason(VmStopKind.StopRequested, -1, why));
