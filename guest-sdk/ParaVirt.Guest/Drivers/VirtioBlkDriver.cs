@@ -35,6 +35,7 @@ public sealed unsafe class VirtioBlkDriver
     private readonly short* _slotOfHead;           // head descriptor -> slot, -1 when none
     private readonly int* _freeSlots;              // stack of free slots
     private int _freeSlotCount;
+    private int _awaitingDevice;                   // published, not yet completed by the device
 
     private VirtioBlkDriver(VirtioDeviceDriver device, Virtqueue queue, ulong capacity)
     {
@@ -133,15 +134,27 @@ public sealed unsafe class VirtioBlkDriver
     }
 
     /// <summary>
-    /// Publishes every submitted request and rings the doorbell: one exit for the whole batch.
+    /// Publishes every submitted request and rings the doorbell: one exit for the whole batch, as
+    /// long as the batch moves at most the device's per-notification budget (4 MiB, docs/virtio.md);
+    /// while requests remain that the device left available, it notifies again.
     /// Returns the number of requests the device completed, or a negative status
     /// (<see cref="DriverStatus.NeedsReset"/> when the device has marked itself broken).
     /// </summary>
     public long Kick()
     {
-        if (_queue.Publish() == 0)
-            return 0;
-        return _device.Notify(RequestQueue);
+        _awaitingDevice += _queue.Publish();
+        long total = 0;
+        while (_awaitingDevice > 0)
+        {
+            long r = _device.Notify(RequestQueue);
+            if (r < 0)
+                return r;
+            if (r == 0)
+                break; // the device completed nothing (it is stopping): do not spin
+            _awaitingDevice -= (int)r;
+            total += r;
+        }
+        return total;
     }
 
     /// <summary>
