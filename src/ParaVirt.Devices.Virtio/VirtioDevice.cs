@@ -188,7 +188,8 @@ public abstract class VirtioDevice
     }
 
     /// <summary>
-    /// Processes queue <paramref name="queue"/> now and returns the number of chains completed.
+    /// Processes queue <paramref name="queue"/> now and returns the number of chains completed. A
+    /// device may stop at its per-notification limit and leave chains available for the next call.
     /// A ring violation sets DEVICE_NEEDS_RESET and returns <see cref="HypercallStatus.NotPermitted"/>
     /// (chains completed before it stay in the used ring).
     /// </summary>

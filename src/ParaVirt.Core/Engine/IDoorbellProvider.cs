@@ -28,7 +28,8 @@ public abstract class Doorbell : IDisposable
 
     /// <summary>
     /// Blocks until the doorbell has rung, and returns how many times it rang since the last call
-    /// (rings coalesce). Returns 0 once the doorbell is disposed.
+    /// (rings coalesce). Returns 0 once the doorbell is disposed. Disposing the VM wakes a waiter
+    /// with 0, and the engine releases the doorbell's handle only after the waiter has left.
     /// </summary>
     public abstract long Wait();
 
