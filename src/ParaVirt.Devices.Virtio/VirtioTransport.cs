@@ -44,7 +44,7 @@ public sealed class VirtioTransport
     public static VirtioTransport Attach(VirtualMachine vm)
     {
         ArgumentNullException.ThrowIfNull(vm);
-        var transport = new VirtioTransport(vm.Memory) { _stopRequested = () => vm.IsStopRequested };
+        var transport = new VirtioTransport(vm.Memory) { _stopRequested = () => vm.IsStopping };
         transport.Register(vm.Hypercalls);
         return transport;
     }

@@ -153,7 +153,10 @@ public sealed class VirtualMachine : IDisposable
     /// <summary>Why the VM last stopped, or null if it has not run.</summary>
     public VmStopReason? StopReason => _stop;
 
-    /// <summary>True once something (a handler, the host) asked the current run to end.</summary>
+    /// <summary>
+    /// True once something (a handler, the host, the watchdog) asked the current run to end. A
+    /// volatile read: device code doing long work inside one exit checks it between units of work.
+    /// </summary>
     public bool IsStopping => Volatile.Read(ref _pendingStop) is not null;
 
     /// <summary>
@@ -210,12 +213,6 @@ public sealed class VirtualMachine : IDisposable
         if (Interlocked.CompareExchange(ref _pendingStop, reason, null) is null)
             _vcpu.Kick();
     }
-
-    /// <summary>
-    /// Whether the current run was asked to stop (watchdog, host, a device) and has not stopped yet.
-    /// A volatile read: device code doing long work inside one exit checks it between units of work.
-    /// </summary>
-    public bool IsStopRequested => Volatile.Read(ref _pendingStop) is not null;
 
     /// <summary>Asks the VM to stop because the host wants it to.</summary>
     public void RequestStop(string why = "stop requested by the host") =>
