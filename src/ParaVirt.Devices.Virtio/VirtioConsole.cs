@@ -61,17 +61,34 @@ public sealed class VirtioConsole : VirtioDevice
     /// <summary>The most bytes one transmit chain delivers to the console (64 KiB).</summary>
     public const int MaxTransmitPerChain = 64 * 1024;
 
+    /// <summary>
+    /// The most console bytes one transmit notification delivers (4 MiB, 64 chains at their
+    /// largest). Chains beyond it stay available for the next notification, as virtio-blk's do.
+    /// </summary>
+    public const int NotificationByteBudget = 4 << 20;
+
     /// <summary>Bytes of transmit chains beyond <see cref="MaxTransmitPerChain"/>, dropped.</summary>
     public long TransmitDropped { get; private set; }
 
     private int Transmit(SplitVirtqueue queue)
     {
         int completed = 0;
+        int delivered = 0;
         do
         {
             queue.DisableNotification();
-            while (queue.TryPop(out DescriptorChain chain))
+            while (true)
             {
+                // Invariant: one notification delivers at most NotificationByteBudget bytes; a chain
+                // is started only while a whole one still fits. The rest waits for the next notify,
+                // and so does everything once the VM is asked to stop.
+                if (delivered > NotificationByteBudget - MaxTransmitPerChain || IsStopRequested)
+                {
+                    queue.DeferRemaining();
+                    return completed;
+                }
+                if (!queue.TryPop(out DescriptorChain chain))
+                    break;
                 // Device-writable buffers in a transmit chain carry nothing for us: skipped, 0 bytes written.
                 // Invariant: at most MaxTransmitPerChain bytes per chain reach the console, so the
                 // work one notification does is bounded whatever the guest's descriptors claim
@@ -84,6 +101,7 @@ public sealed class VirtioConsole : VirtioDevice
                     int take = Math.Min(bytes.Length, budget);
                     _console.Write(bytes[..take]);
                     budget -= take;
+                    delivered += take;
                     TransmitDropped += bytes.Length - take;
                 }
                 queue.AddUsed(chain.Head, 0);

@@ -76,4 +76,43 @@ public sealed class RequestLimitTests
         output.Reader.AdvanceTo(result.Buffer.End);
         Assert.That(console.TransmitDropped, Is.EqualTo(4 * (long)DataSize - VirtioConsole.MaxTransmitPerChain));
     }
+
+    [Test]
+    public void AConsoleNotificationDeliversAtMostItsBudgetAndTheNextOneContinues()
+    {
+        using var memory = GuestMemory.Create(2 << 20);
+        var output = new Pipe(new PipeOptions(pauseWriterThreshold: 0));
+        var console = new VirtioConsole(memory, new GuestConsole(output.Writer));
+        var transport = new VirtioTransport(memory);
+        transport.Add(console);
+        const uint RingSize = 256;
+        var rx = new DriverRing(memory, 8, 0x1000, 0x2000, 0x3000);
+        var tx = new DriverRing(memory, RingSize, 0x10000, 0x11000, 0x12000);
+        transport.Negotiate(0, ulong.MaxValue);
+        transport.SetupQueue(0, VirtioConsoleConfig.ReceiveQueue, rx);
+        transport.SetupQueue(0, VirtioConsoleConfig.TransmitQueue, tx);
+        transport.DriverOk(0);
+
+        // A full ring of one 64 KiB chain: 16 MiB of console output claimed by one notification.
+        tx.SetDesc(0, Data, (uint)VirtioConsole.MaxTransmitPerChain, 0);
+        for (int i = 0; i < RingSize; i++)
+            tx.Publish(0);
+        const int PerNotification = VirtioConsole.NotificationByteBudget / VirtioConsole.MaxTransmitPerChain; // 64
+
+        long total = 0;
+        int notifications = 0;
+        while (total < RingSize)
+        {
+            long done = transport.Call(Hypercall.VirtioNotify, 0, VirtioConsoleConfig.TransmitQueue);
+            Assert.That(done, Is.EqualTo(PerNotification), $"notification {notifications + 1}");
+            Assert.That(output.Reader.TryRead(out ReadResult result), Is.True);
+            Assert.That(result.Buffer.Length, Is.EqualTo(VirtioConsole.NotificationByteBudget));
+            output.Reader.AdvanceTo(result.Buffer.End);
+            total += done;
+            notifications++;
+        }
+        Assert.That(notifications, Is.EqualTo(RingSize / PerNotification));
+        Assert.That(console.TransmitDropped, Is.Zero);
+        Assert.That(console.NeedsReset, Is.False);
+    }
 }
