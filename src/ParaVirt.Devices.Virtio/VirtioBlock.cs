@@ -67,8 +67,20 @@ public sealed class VirtioBlock : VirtioDevice
     /// <summary>The disk behind the device.</summary>
     public DiskImage Disk => _disk;
 
-    /// <summary>Most data segments per request reported in the configuration (the queue size minus header and status).</summary>
-    public uint SegmentLimit => Math.Max(1u, MaxQueueSize - 2u);
+    /// <summary>
+    /// Most data segments per request reported in the configuration (<c>seg_max</c>): the size of
+    /// the request queue the driver set up (the largest size before it did) minus the header and
+    /// status descriptors, at least 1.
+    /// </summary>
+    public uint SegmentLimit
+    {
+        get
+        {
+            ushort size = GetQueue(RequestQueue).Size;
+            uint queueSize = size != 0 ? size : MaxQueueSize;
+            return queueSize > 3 ? queueSize - 2u : 1u;
+        }
+    }
 
     private static ulong Features(DiskImage disk)
     {

@@ -84,9 +84,18 @@ public sealed unsafe class SplitVirtqueue
             throw new ArgumentOutOfRangeException(nameof(maxSize), maxSize, "a queue size is a power of two from 1 to 32768");
         Memory = memory;
         MaxSize = maxSize;
-        // Allocated once: a chain never holds more buffers than the queue size (direct plus indirect).
-        _chain = new VirtqBuffer[maxSize];
+        // Allocated once: a chain holds at most the queue size of direct descriptors, or fewer
+        // direct ones followed by one indirect table of at most MaxIndirectTableEntries.
+        _chain = new VirtqBuffer[maxSize + MaxIndirectTableEntries];
     }
+
+    /// <summary>
+    /// The most entries an indirect table may hold (1024, as QEMU accepts), whatever the queue size.
+    /// The spec asks drivers not to build chains longer than the queue, but Linux's driver checks
+    /// that only for direct chains: at a queue size of 2 it puts a 3- or 4-segment request into one
+    /// indirect table. A fixed bound keeps that interoperable and the work per chain bounded.
+    /// </summary>
+    public const int MaxIndirectTableEntries = 1024;
 
     /// <summary>The guest memory the rings and buffers live in.</summary>
     public GuestMemory Memory { get; }
@@ -420,7 +429,7 @@ public sealed unsafe class SplitVirtqueue
             VirtqDesc desc = Unsafe.ReadUnaligned<VirtqDesc>(_desc + 16u * index);
             if ((desc.Flags & VirtqDescFlags.Indirect) != 0)
                 return WalkIndirectTable(in desc, ref count, ref readable, ref writable);
-            if (!TryAppend(in desc, ref count, ref readable, ref writable))
+            if (!TryAppend(in desc, _size, ref count, ref readable, ref writable))
                 return false;
             if ((desc.Flags & VirtqDescFlags.Next) == 0)
                 return true;
@@ -431,12 +440,12 @@ public sealed unsafe class SplitVirtqueue
     }
 
     /// <summary>
-    /// Checks one descriptor (the chain stays within the queue size, the buffer inside guest
-    /// memory) and appends it to the chain.
+    /// Checks one descriptor (the chain stays within <paramref name="limit"/> buffers, which catches
+    /// loops; the buffer inside guest memory) and appends it to the chain.
     /// </summary>
-    private bool TryAppend(in VirtqDesc desc, ref int count, ref ulong readable, ref ulong writable)
+    private bool TryAppend(in VirtqDesc desc, int limit, ref int count, ref ulong readable, ref ulong writable)
     {
-        if (count >= _size)
+        if (count >= limit)
             return Fail(VirtqueueError.ChainTooLong);
         if (!Memory.IsValid(desc.Addr, desc.Len))
             return Fail(VirtqueueError.DescriptorOutsideMemory);
@@ -460,8 +469,11 @@ public sealed unsafe class SplitVirtqueue
         if ((indirect.Flags & VirtqDescFlags.Next) != 0)
             return Fail(VirtqueueError.IndirectWithNext);
         uint tableLength = indirect.Len / VirtqDesc.Size;
-        if (indirect.Len == 0 || indirect.Len % VirtqDesc.Size != 0 || tableLength > _size)
+        if (indirect.Len == 0 || indirect.Len % VirtqDesc.Size != 0 || tableLength > MaxIndirectTableEntries)
             return Fail(VirtqueueError.IndirectTableLength);
+        // Invariant: each table entry is visited at most once on a loop-free walk, so a walk longer
+        // than the table is a loop; the chain array has room for count (< queue size) + the table.
+        int limit = count + (int)tableLength;
         if (!Memory.TryGetSpan(indirect.Addr, indirect.Len, out Span<byte> table))
             return Fail(VirtqueueError.DescriptorOutsideMemory);
 
@@ -472,7 +484,7 @@ public sealed unsafe class SplitVirtqueue
             VirtqDesc desc = MemoryMarshal.Read<VirtqDesc>(table.Slice((int)(index * VirtqDesc.Size), VirtqDesc.Size));
             if ((desc.Flags & VirtqDescFlags.Indirect) != 0)
                 return Fail(VirtqueueError.NestedIndirect);
-            if (!TryAppend(in desc, ref count, ref readable, ref writable))
+            if (!TryAppend(in desc, limit, ref count, ref readable, ref writable))
                 return false;
             if ((desc.Flags & VirtqDescFlags.Next) == 0)
                 return true;

@@ -46,7 +46,7 @@ public enum VirtqueueError
     /// <summary>A descriptor inside an indirect table has <c>VIRTQ_DESC_F_INDIRECT</c> (nested tables).</summary>
     NestedIndirect,
 
-    /// <summary>An indirect table's length is zero, not a multiple of 16, or holds more entries than the queue size.</summary>
+    /// <summary>An indirect table's length is zero, not a multiple of 16, or holds more than <see cref="SplitVirtqueue.MaxIndirectTableEntries"/> entries.</summary>
     IndirectTableLength,
 
     /// <summary>

@@ -71,8 +71,55 @@ public sealed class VirtioBlockTests
         Assert.That(_memory.TryRead(0x8000, out VirtioBlkConfig config), Is.True);
         Assert.That(config.Capacity, Is.EqualTo(Sectors));
         Assert.That(config.BlkSize, Is.EqualTo(512));
-        Assert.That(config.SegMax, Is.EqualTo(254));
+        Assert.That(config.SegMax, Is.EqualTo(14), "the queue size the driver set (16) minus header and status");
         Assert.That(_block.IsNegotiated(VirtioBlkFeatures.Flush), Is.True);
+    }
+
+    [Test]
+    public void SegMaxFollowsTheQueueSizeTheDriverSetNotTheLargestAllowed()
+    {
+        using var memory = GuestMemory.Create(1 << 20);
+        var transport = new VirtioTransport(memory);
+        var block = new VirtioBlock(memory, _disk);
+        transport.Add(block);
+        Assert.That(block.SegmentLimit, Is.EqualTo(block.MaxQueueSize - 2u), "before the driver sets a size");
+        transport.Negotiate(0, ulong.MaxValue);
+        transport.SetupQueue(0, 0, new DriverRing(memory, 2));
+        Assert.That(block.SegmentLimit, Is.EqualTo(1u), "a queue of 2 leaves room for one data segment, at least 1");
+    }
+
+    [Test]
+    public void ALinuxStyleIndirectRequestLongerThanATinyQueueIsServed()
+    {
+        // Linux's virtio_ring puts a whole request into one indirect table, checking the queue size
+        // only for direct chains: at a queue size of 2, header + 2 data segments + status is a
+        // 4-entry table behind a single descriptor.
+        using var memory = GuestMemory.Create(1 << 20);
+        var transport = new VirtioTransport(memory);
+        var block = new VirtioBlock(memory, _disk);
+        transport.Add(block);
+        var ring = new DriverRing(memory, 2);
+        transport.Negotiate(0, ulong.MaxValue);
+        transport.SetupQueue(0, 0, ring);
+        transport.DriverOk(0);
+        byte[] pattern = new byte[1024];
+        for (int i = 0; i < pattern.Length; i++)
+            pattern[i] = (byte)(i * 7 + 3);
+        Assert.That(memory.TryWrite(Data, pattern), Is.True);
+        Assert.That(memory.TryWrite(Header, new VirtioBlkReqHeader { Type = VirtioBlkRequestType.Out, Sector = 5 }), Is.True);
+        ring.SetTableDesc(Table, 0, Header, 16, VirtqDescFlags.Next, 1);
+        ring.SetTableDesc(Table, 1, Data, 512, VirtqDescFlags.Next, 2);
+        ring.SetTableDesc(Table, 2, Data + 512, 512, VirtqDescFlags.Next, 3);
+        ring.SetTableDesc(Table, 3, Status, 1, VirtqDescFlags.Write);
+        ring.SetDesc(0, Table, 4 * 16, VirtqDescFlags.Indirect);
+        ring.Publish(0);
+
+        Assert.That(transport.Call(Hypercall.VirtioNotify, 0, 0), Is.EqualTo(1));
+        Assert.That(block.NeedsReset, Is.False);
+        Assert.That(memory.TryRead(Status, out byte status) && status == VirtioBlkStatus.Ok, Is.True);
+        byte[] disk = new byte[1024];
+        Assert.That(_disk.TryRead(5, disk), Is.True);
+        Assert.That(disk, Is.EqualTo(pattern));
     }
 
     [Test]
