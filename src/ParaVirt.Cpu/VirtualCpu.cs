@@ -333,6 +333,8 @@ public sealed unsafe class VirtualCpu : IResumeHook, IDisposable
         byte vector = (byte)(IrqVectorBase + line);
         if (!VirtualIdt.TryReadGate(_vm.Memory, State, vector, out ulong handler, out bool clears))
             return Stop($"IRQ{line} (vector 0x{vector:x}) is pending with interrupts enabled, but the virtual IDT ({(State.IdtLoaded ? $"0x{State.IdtBase:x} limit 0x{State.IdtLimit:x}" : "never loaded")}) has no present gate for it inside guest memory");
+        if (!_vm.IsGuestCodeAddress(handler))
+            return Stop(VirtualIdt.DescribeBadTarget(vector, handler));
         ulong pushed = (r.Rflags & ~Registers.InterruptFlag) | Registers.InterruptFlag;
         if (!InterruptFrame.TryDeliver(_vm.Memory, ref r, handler, pushed, false, 0))
             return Stop($"cannot deliver vector 0x{vector:x}: the interrupt frame below RSP 0x{r.Rsp:x} is outside guest memory");
@@ -347,6 +349,9 @@ public sealed unsafe class VirtualCpu : IResumeHook, IDisposable
     {
         if (_shared == null || EventCallback == 0 || _shared->EventMask != 0 || _shared->EventPending == 0)
             return null;
+        // SetEventCallback accepts only guest RAM; checked again where the guest is entered.
+        if (!_vm.IsGuestCodeAddress(EventCallback))
+            return Stop($"the event callback 0x{EventCallback:x} is not an address in the guest's pages");
         if (!InterruptFrame.TryDeliver(_vm.Memory, ref r, EventCallback, r.Rflags, false, 0))
             return Stop($"cannot enter the event callback: the frame below RSP 0x{r.Rsp:x} is outside guest memory");
         _shared->EventMask = 1; // as an interrupt gate: masked until the callback unmasks

@@ -30,10 +30,19 @@ internal sealed unsafe partial class KvmVcpu : IVcpuBackend, IVcpuMsrAccess
     private int _threadManagedId;
     private readonly object _kickGate = new();
 
-    // While the guest is stopped in a trampoline: the trampoline's own RIP/RSP/RFLAGS, swapped out
-    // of s.regs so the core sees (and may change) the guest's state at the fault.
+    // The trap state machine. Invariant: whenever Run returns, s.regs hold the guest's CPL3 state,
+    // never ring-0 state. The vCPU itself is either in the guest (CPL3) or parked in the trampoline
+    // page (_inTrap), with the guest's state in the CPU's frame at TrapFrame + 16 on the ring-0
+    // stack; the trampoline's own RIP/RSP/RFLAGS are kept here and swapped back in by
+    // ReturnFromTrap, whose iretq then returns to CPL3 (user selectors forced into the frame). A
+    // vCPU is parked by a trap exit, and by any Interrupted exit that finds it inside the
+    // trampolines (a kick that lands right after ReturnFromTrap, or while a stub runs): see Park.
+    // ResetForEntry discards a parked trampoline and reloads the user segments.
     private bool _inTrap;
     private ulong _trampolineRip, _trampolineRsp, _trampolineRflags;
+
+    // KVM_RUN was entered since the last ResetForEntry (KVM may hold an instruction to complete).
+    private bool _ranSinceReset;
 
     // The registers as KVM reported them at the last exit: compared before the next run so that
     // s.regs are marked dirty only when the host changed them (see Run).
@@ -67,6 +76,7 @@ internal sealed unsafe partial class KvmVcpu : IVcpuBackend, IVcpuMsrAccess
     public void Run(ref VcpuExit exit)
     {
         KvmRun* run = _run;
+        ObjectDisposedException.ThrowIf(run == null, this);
         if (_inTrap)
             ReturnFromTrap(run);
 
@@ -86,6 +96,7 @@ internal sealed unsafe partial class KvmVcpu : IVcpuBackend, IVcpuMsrAccess
         bool dirty = _forceDirty || !AsBytes(ref run->Regs).SequenceEqual(AsBytes(ref _atExit));
         run->KvmDirtyRegs = dirty ? KvmRun.SyncRegs : 0;
         _forceDirty = false;
+        _ranSinceReset = true;
         int rc = LibC.Ioctl(_fd, KvmIoctl.Run, 0);
         exit = default;
         if (rc < 0)
@@ -98,6 +109,8 @@ internal sealed unsafe partial class KvmVcpu : IVcpuBackend, IVcpuMsrAccess
                 Volatile.Write(ref run->ImmediateExit, 0);
                 _atExit = run->Regs;
                 exit.Reason = ExitReason.Interrupted;
+                exit.Rip = run->Regs.Rip;
+                Park(run, ref exit);
                 return;
             }
             throw new KvmException("KVM_RUN", errno);
@@ -138,6 +151,7 @@ internal sealed unsafe partial class KvmVcpu : IVcpuBackend, IVcpuMsrAccess
             case KvmExit.Intr:
                 Volatile.Write(ref run->ImmediateExit, 0);
                 exit.Reason = ExitReason.Interrupted;
+                Park(run, ref exit);
                 break;
             case KvmExit.InternalError:
                 exit.Reason = ExitReason.InternalError;
@@ -184,43 +198,189 @@ internal sealed unsafe partial class KvmVcpu : IVcpuBackend, IVcpuMsrAccess
         ref Registers r = ref run->Regs;
         // Only the trampoline's tail can write the trap port (the I/O bitmap denies it to CPL3),
         // and it does so with RSP at the frame. Anything else means the platform is broken.
-        if (r.Rip < KvmPlatform.Trampolines || r.Rip >= KvmPlatform.Trampolines + 4096 || r.Rsp != KvmPlatform.TrapFrame ||
-            !_vm.Memory.TryRead(KvmPlatform.TrapFrame, out TrapFrame frame))
+        if ((r.Rip != Trampolines.ExitRip && r.Rip != Trampolines.ResumeRip) || r.Rsp != KvmPlatform.TrapFrame ||
+            !_vm.Memory.TryRead(KvmPlatform.TrapFrame, out TrapFrame frame) || !FromUserMode(in frame))
         {
-            exit.Reason = ExitReason.InternalError;
-            exit.EngineCode = 0x2_0000_0000UL;
+            BrokenTrampoline(ref exit);
             return;
         }
+        ParkAt(run, r.Rip, in frame);
+        ReportTrap(ref exit, (byte)frame.Vector, (uint)frame.ErrorCode, frame.Rip);
+    }
+
+    /// <summary>
+    /// An Interrupted exit: if the kick found the vCPU inside the trampolines (ring 0), park it there
+    /// so the core sees only the guest's state. Three cases, told apart by RIP and checked against
+    /// RSP: returning (after the trap-port <c>out</c>: the frame holds what ReturnFromTrap wrote;
+    /// the exit stays Interrupted and the next run finishes the iretq); entering (in a stub or at
+    /// the <c>out</c>: the CPU has delivered an exception that the trampoline had not reported yet;
+    /// it is reported now as the trap it is, and the trampoline resumes after its <c>out</c>).
+    /// </summary>
+    private void Park(KvmRun* run, ref VcpuExit exit)
+    {
+        ref Registers r = ref run->Regs;
+        ulong rip = r.Rip;
+        if (rip < KvmPlatform.Trampolines || rip >= KvmPlatform.Trampolines + 4096)
+        {
+            TakeExceptionInDelivery(ref exit); // in the guest: CPL3
+            return;
+        }
+        if (!_vm.Memory.TryRead(KvmPlatform.TrapFrame, out TrapFrame frame) || !FromUserMode(in frame))
+        {
+            BrokenTrampoline(ref exit);
+            return;
+        }
+        if ((rip == Trampolines.ResumeRip && r.Rsp == KvmPlatform.TrapFrame) ||
+            (rip == Trampolines.IretRip && r.Rsp == KvmPlatform.TrapFrame + 16))
+        {
+            ParkAt(run, rip, in frame);
+            exit.Rip = frame.Rip;
+            return;
+        }
+        // Entering: the CPU's frame (RIP at TrapFrame + 16) is complete; the stub has pushed its
+        // error code and vector or is about to. RSP tells how far it got; RIP which stub it is.
+        int vector = StubVector(rip);
+        if (vector < 0 || r.Rsp < KvmPlatform.TrapFrame || r.Rsp > KvmPlatform.TrapFrame + 16 ||
+            (rip == Trampolines.ExitRip && r.Rsp != KvmPlatform.TrapFrame))
+        {
+            BrokenTrampoline(ref exit);
+            return;
+        }
+        bool cpuPushesErrorCode = vector < 32 && ExceptionVectors.HasErrorCode((byte)vector);
+        ulong errorCode = cpuPushesErrorCode ? frame.ErrorCode : 0;
+        // Resume after the out, as a reported trap does: add rsp, 16 drops the two slots below the
+        // CPU's frame whatever the stub had written there.
+        r.Rsp = KvmPlatform.TrapFrame;
+        ParkAt(run, Trampolines.ResumeRip, in frame);
+        ReportTrap(ref exit, (byte)vector, (uint)errorCode, frame.Rip);
+    }
+
+    /// <summary>
+    /// A kick can also land while the CPU is delivering an exception from CPL3 (KVM then holds it
+    /// as injected and delivers it at the next entry, to whatever RIP the host set by then): report
+    /// it now as the trap it is, with the guest at the faulting instruction, and drop KVM's copy.
+    /// #BP and #OF (raised by int3/into, after the instruction) are left to KVM.
+    /// </summary>
+    private void TakeExceptionInDelivery(ref VcpuExit exit)
+    {
+        KvmVcpuEvents events;
+        if (LibC.Ioctl(_fd, KvmIoctl.GetVcpuEvents, &events) < 0 ||
+            (events.ExceptionInjected == 0 && events.ExceptionPending == 0) ||
+            events.ExceptionNr is (byte)ExceptionVector.Breakpoint or (byte)ExceptionVector.Overflow)
+            return;
+        byte vector = events.ExceptionNr;
+        uint errorCode = events.ExceptionHasErrorCode != 0 ? events.ExceptionErrorCode : 0;
+        events.ExceptionInjected = events.ExceptionPending = events.ExceptionHasErrorCode = 0;
+        events.ExceptionNr = 0;
+        events.ExceptionErrorCode = 0;
+        KvmException.Check(LibC.Ioctl(_fd, KvmIoctl.SetVcpuEvents, &events), "KVM_SET_VCPU_EVENTS");
+        ReportTrap(ref exit, vector, errorCode, _run->Regs.Rip);
+    }
+
+    /// <summary>The vector whose stub holds <paramref name="rip"/>, the common tail's <c>out</c> reading the vector from the frame; -1 if none.</summary>
+    private int StubVector(ulong rip)
+    {
+        if (rip == Trampolines.ExitRip)
+            return _vm.Memory.TryRead(KvmPlatform.TrapFrame, out ulong pushed) ? (byte)pushed : -1;
+        ReadOnlySpan<ulong> entries = Trampolines.Entries;
+        if (rip < entries[0] || rip >= Trampolines.ExitRip)
+            return -1;
+        int index = entries.BinarySearch(rip);
+        return index >= 0 ? index : ~index - 1;
+    }
+
+    /// <summary>Whether the CPU's frame is a CPL3 guest's (the platform's user selectors).</summary>
+    private static bool FromUserMode(in TrapFrame frame) => frame.Cs == KvmPlatform.UserCode && frame.Ss == KvmPlatform.UserData;
+
+    /// <summary>Swaps the trampoline's registers out of s.regs and the guest's (from the CPU's frame) in.</summary>
+    private void ParkAt(KvmRun* run, ulong trampolineRip, in TrapFrame frame)
+    {
+        ref Registers r = ref run->Regs;
         _inTrap = true;
-        _trampolineRip = r.Rip;
+        _trampolineRip = trampolineRip;
         _trampolineRsp = r.Rsp;
         _trampolineRflags = r.Rflags;
+        if (trampolineRip != r.Rip)
+            _forceDirty = true; // KVM must load the trampoline RIP the host chose
         r.Rip = frame.Rip;
         r.Rsp = frame.Rsp;
         r.Rflags = frame.Rflags;
-
-        exit.Reason = ExitReason.Trap;
-        exit.Vector = (byte)frame.Vector;
-        exit.ErrorCode = (uint)frame.ErrorCode;
-        exit.Rip = frame.Rip;
-        if (exit.Vector == (byte)ExceptionVector.PageFault)
-            exit.Address = ReadControlRegister(2);
     }
 
-    /// <summary>Writes the (possibly changed) guest state into the frame that the trampoline's iretq pops.</summary>
+    private void ReportTrap(ref VcpuExit exit, byte vector, uint errorCode, ulong rip)
+    {
+        exit.Reason = ExitReason.Trap;
+        exit.Vector = vector;
+        exit.ErrorCode = errorCode;
+        exit.Rip = rip;
+        exit.Address = vector == (byte)ExceptionVector.PageFault ? ReadControlRegister(2) : 0;
+    }
+
+    private static void BrokenTrampoline(ref VcpuExit exit)
+    {
+        exit.Reason = ExitReason.InternalError;
+        exit.EngineCode = 0x2_0000_0000UL;
+    }
+
+    /// <summary>
+    /// Writes the (possibly changed) guest state into the frame that the trampoline's iretq pops and
+    /// puts the trampoline's registers back. Validates first and changes nothing if it throws: the
+    /// vCPU stays parked and consistent, and the run loop stops the VM.
+    /// </summary>
     private void ReturnFromTrap(KvmRun* run)
     {
         ref Registers r = ref run->Regs;
+        // Invariant: iretq never faults in ring 0: it returns to a canonical user RIP and RSP. The
+        // core checks this before every run (a clean stop with the reason); this is the last line.
+        if (r.Rip < KvmPlatform.HypercallPage || r.Rip >= UserAddressLimit || !IsCanonical(r.Rsp))
+            throw new InvalidOperationException($"refusing to resume the guest at RIP 0x{r.Rip:x} RSP 0x{r.Rsp:x}: not a canonical user address");
         // Invariant: the guest never gains privileged RFLAGS bits (IOPL, VM, NT...) through a handler.
         ulong rflags = (r.Rflags & RflagsUserMask) | Registers.ReservedOne;
-        if (!_vm.Memory.TryWrite(KvmPlatform.TrapFrame + 16, r.Rip) ||
-            !_vm.Memory.TryWrite(KvmPlatform.TrapFrame + 32, rflags) ||
-            !_vm.Memory.TryWrite(KvmPlatform.TrapFrame + 40, r.Rsp))
+        if (!_vm.Memory.TryGetSpan(KvmPlatform.TrapFrame + 16, 5 * 8, out Span<byte> slots))
             throw new InvalidOperationException("the trap frame is outside guest memory");
+        // Invariant: the iretq returns to CPL3 whatever the frame held: the user selectors are written too.
+        Span<ulong> frame = MemoryMarshal.Cast<byte, ulong>(slots);
+        frame[0] = r.Rip;
+        frame[1] = KvmPlatform.UserCode;
+        frame[2] = rflags;
+        frame[3] = r.Rsp;
+        frame[4] = KvmPlatform.UserData;
         r.Rip = _trampolineRip;
         r.Rsp = _trampolineRsp;
         r.Rflags = _trampolineRflags;
         _inTrap = false;
+    }
+
+    private const ulong UserAddressLimit = 0x0000_8000_0000_0000;
+
+    private static bool IsCanonical(ulong address) => (ulong)((long)(address << 16) >> 16) == address;
+
+    /// <inheritdoc/>
+    public void ResetForEntry()
+    {
+        ObjectDisposedException.ThrowIf(_run == null, this);
+        if (_ranSinceReset)
+        {
+            // KVM may still hold an instruction to complete on the next KVM_RUN (an MMIO read's
+            // destination register, an out's RIP advance): complete it now, on the old state, with
+            // an entry that runs no guest code. Its return is irrelevant: the state is replaced below.
+            _run->KvmValidRegs = 0;
+            _run->KvmDirtyRegs = 0;
+            Volatile.Write(ref _run->ImmediateExit, 1);
+            _ = LibC.Ioctl(_fd, KvmIoctl.Run, 0);
+            Volatile.Write(ref _run->ImmediateExit, 0);
+            _ranSinceReset = false;
+        }
+        _inTrap = false;
+        SetupSpecialRegisters();
+        // Nothing an earlier run was delivering (an exception, an interrupt, an NMI) reaches the new entry.
+        KvmVcpuEvents events;
+        KvmException.Check(LibC.Ioctl(_fd, KvmIoctl.GetVcpuEvents, &events), "KVM_GET_VCPU_EVENTS");
+        events.ExceptionInjected = events.ExceptionPending = events.ExceptionHasErrorCode = events.ExceptionNr = 0;
+        events.ExceptionErrorCode = 0;
+        events.InterruptInjected = events.InterruptNr = events.InterruptSoft = events.InterruptShadow = 0;
+        events.NmiInjected = events.NmiPending = 0;
+        KvmException.Check(LibC.Ioctl(_fd, KvmIoctl.SetVcpuEvents, &events), "KVM_SET_VCPU_EVENTS");
     }
 
     private static ReadOnlySpan<byte> AsBytes(ref Registers registers) =>

@@ -382,4 +382,107 @@ public class HostileGuestTests : CpuFixture
         Assert.That(cpuid.Query(0x7FFF_0000, 1), Is.EqualTo((0u, 0u, 0u, 0u)));
         Assert.That(cpuid.Query(0x4000_0001, 0).Eax, Is.EqualTo(ParaVirt.Abi.AbiVersion.Current));
     }
+
+    /// <summary>Writes a present 64-bit interrupt gate for <paramref name="vector"/> with any offset (no handler code).</summary>
+    private static void WriteGate(VirtualMachine vm, byte vector, ulong offset)
+    {
+        var gate = new byte[16];
+        BitConverter.TryWriteBytes(gate.AsSpan(0, 2), (ushort)offset);
+        BitConverter.TryWriteBytes(gate.AsSpan(2, 2), (ushort)ParaVirt.Kvm.Platform.KvmPlatform.UserCode);
+        gate[5] = 0x80 | 0x60 | 0xE;
+        BitConverter.TryWriteBytes(gate.AsSpan(6, 2), (ushort)(offset >> 16));
+        BitConverter.TryWriteBytes(gate.AsSpan(8, 4), (uint)(offset >> 32));
+        Assert.That(vm.Memory.TryWrite(IdtAddress + vector * 16UL, gate), Is.True);
+        WriteIdtr(vm, IdtAddress, 256 * 16 - 1);
+    }
+
+    [Test]
+    public void AnExceptionGateWithANonCanonicalOffsetStopsTheVmInsteadOfEnteringIt()
+    {
+        var (vm, cpu) = CreateVm(VirtualizationMode.Full, a =>
+        {
+            a.mov(rcx, IdtrAddress);
+            a.lidt(__[rcx]);
+            a.ud2();
+            a.ret();
+        });
+        using (vm)
+        {
+            WriteGate(vm, (byte)ExceptionVector.InvalidOpcode, 0x0000_8000_0000_0000);
+            VmStopReason stop = RunToStop(vm);
+            Assert.That(stop.Kind, Is.EqualTo(VmStopKind.UnhandledTrap), stop.Message);
+            Assert.That(stop.Message, Is.EqualTo("vector 0x6: the virtual IDT gate points at 0x800000000000, a non-canonical address; the VM is stopped instead of entering it"));
+            Assert.That(vm.Exits[ExitReason.Trap], Is.EqualTo(2), "lidt and ud2, and nothing after: the guest never resumed");
+            Assert.That(cpu.Emulator!.Reflected, Is.Zero);
+        }
+    }
+
+    [Test]
+    public void AnInterruptGateIntoThePlatformPagesStopsTheVmInsteadOfEnteringIt()
+    {
+        var (vm, cpu) = CreateVm(VirtualizationMode.Full, a =>
+        {
+            a.mov(rcx, IdtrAddress);
+            a.lidt(__[rcx]);
+            ArmPitOneShot(a, 10);
+            a.sti();
+            a.nop(); // the sti shadow covers this one instruction, not the loop
+            var loop = a.CreateLabel();
+            a.Label(ref loop);
+            a.jmp(loop);
+        }, PitPorts);
+        using (vm)
+        {
+            WriteGate(vm, VirtualCpu.IrqVectorBase, ParaVirt.Kvm.Platform.KvmPlatform.Trampolines);
+            VmStopReason stop = RunToStop(vm);
+            Assert.That(stop.Kind, Is.EqualTo(VmStopKind.UnhandledTrap), stop.Message);
+            Assert.That(stop.Message, Is.EqualTo("vector 0x20: the virtual IDT gate points at 0x6000, outside the guest's pages; the VM is stopped instead of entering it"));
+            Assert.That(cpu.Delivered, Is.Zero);
+        }
+    }
+
+    [Test]
+    public void AnIretqAfterStiToANonCanonicalRipIsLeftToTheCpu()
+    {
+        // sti; iretq is emulated as a pair only for a frame the CPU would accept: here the CPU itself
+        // executes the iretq at CPL3 and raises #GP there (reported at the iretq, or on this AMD
+        // host under kvm_pvm at the non-canonical target): an unhandled #GP either way.
+        var (vm, _) = CreateVm(VirtualizationMode.Full, a =>
+        {
+            a.mov(rax, rsp);
+            a.push(ParaVirt.Kvm.Platform.KvmPlatform.UserData);
+            a.push(rax);
+            a.pushfq();
+            a.push(ParaVirt.Kvm.Platform.KvmPlatform.UserCode);
+            a.mov(rax, 0x0000_8000_0000_0000UL);
+            a.push(rax);
+            a.sti();
+            a.iretq();
+        });
+        using (vm)
+        {
+            VmStopReason stop = RunToStop(vm);
+            Assert.That(stop.Kind, Is.EqualTo(VmStopKind.UnhandledTrap), stop.Message);
+            Assert.That(stop.Message, Does.Contain("#GP"));
+            Assert.That(vm.Exits.TrapsByInstruction.ContainsKey("iretq"), Is.False, "not emulated");
+            Assert.That(vm.Exits[ExitReason.InternalError], Is.Zero);
+        }
+    }
+
+    [Test]
+    public void ANonCanonicalEventCallbackIsRefusedAndNeverEntered()
+    {
+        var (vm, cpu) = CreateVm(VirtualizationMode.Para, a =>
+        {
+            a.mov(rdi, 0x0000_8000_0000_0000UL);
+            Call(a, Hypercall.SetEventCallback);
+            a.ret();
+        });
+        using (vm)
+        {
+            VmStopReason stop = RunToStop(vm);
+            Assert.That(stop.ExitCode, Is.EqualTo((int)HypercallStatus.BadAddress), stop.Message);
+            Assert.That(cpu.EventCallback, Is.Zero);
+        }
+    }
 }

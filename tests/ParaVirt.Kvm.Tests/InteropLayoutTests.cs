@@ -56,6 +56,10 @@ public class InteropLayoutTests
               S(segment, struct kvm_segment); O(segment.selector, struct kvm_segment, selector); O(segment.type, struct kvm_segment, type); O(segment.l, struct kvm_segment, l); O(segment.unusable, struct kvm_segment, unusable);
               S(dtable, struct kvm_dtable);
               S(memory_region, struct kvm_userspace_memory_region); O(memory_region.userspace_addr, struct kvm_userspace_memory_region, userspace_addr);
+              S(vcpu_events, struct kvm_vcpu_events); O(vcpu_events.exception.error_code, struct kvm_vcpu_events, exception.error_code);
+              O(vcpu_events.interrupt.injected, struct kvm_vcpu_events, interrupt.injected); O(vcpu_events.nmi.injected, struct kvm_vcpu_events, nmi.injected);
+              O(vcpu_events.flags, struct kvm_vcpu_events, flags);
+              V(KVM_GET_VCPU_EVENTS, KVM_GET_VCPU_EVENTS); V(KVM_SET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS);
               S(ioeventfd, struct kvm_ioeventfd); O(ioeventfd.fd, struct kvm_ioeventfd, fd); O(ioeventfd.flags, struct kvm_ioeventfd, flags);
               V(KVM_GET_API_VERSION, KVM_GET_API_VERSION); V(KVM_CREATE_VM, KVM_CREATE_VM); V(KVM_CHECK_EXTENSION, KVM_CHECK_EXTENSION);
               V(KVM_GET_VCPU_MMAP_SIZE, KVM_GET_VCPU_MMAP_SIZE); V(KVM_CREATE_VCPU, KVM_CREATE_VCPU); V(KVM_SET_USER_MEMORY_REGION, KVM_SET_USER_MEMORY_REGION);
@@ -138,6 +142,11 @@ public class InteropLayoutTests
             Assert.That(Off<KvmSregs>(nameof(KvmSregs.Efer)), Is.EqualTo(h["sregs.efer"]));
             Assert.That(Off<KvmSregs>(nameof(KvmSregs.InterruptBitmap)), Is.EqualTo(h["sregs.interrupt_bitmap"]));
             Assert.That(Marshal.SizeOf<KvmSegment>(), Is.EqualTo(h["segment"]));
+            Assert.That(Marshal.SizeOf<KvmVcpuEvents>(), Is.EqualTo(h["vcpu_events"]));
+            Assert.That(Off<KvmVcpuEvents>(nameof(KvmVcpuEvents.ExceptionErrorCode)), Is.EqualTo(h["vcpu_events.exception.error_code"]));
+            Assert.That(Off<KvmVcpuEvents>(nameof(KvmVcpuEvents.InterruptInjected)), Is.EqualTo(h["vcpu_events.interrupt.injected"]));
+            Assert.That(Off<KvmVcpuEvents>(nameof(KvmVcpuEvents.NmiInjected)), Is.EqualTo(h["vcpu_events.nmi.injected"]));
+            Assert.That(Off<KvmVcpuEvents>(nameof(KvmVcpuEvents.Flags)), Is.EqualTo(h["vcpu_events.flags"]));
             Assert.That(Off<KvmSegment>(nameof(KvmSegment.Selector)), Is.EqualTo(h["segment.selector"]));
             Assert.That(Off<KvmSegment>(nameof(KvmSegment.Type)), Is.EqualTo(h["segment.type"]));
             Assert.That(Off<KvmSegment>(nameof(KvmSegment.L)), Is.EqualTo(h["segment.l"]));
@@ -172,6 +181,8 @@ public class InteropLayoutTests
             Assert.That((long)KvmIoctl.SetCpuid2, Is.EqualTo(h["KVM_SET_CPUID2"]));
             Assert.That((long)KvmIoctl.GetSupportedCpuid, Is.EqualTo(h["KVM_GET_SUPPORTED_CPUID"]));
             Assert.That((long)KvmIoctl.Ioeventfd, Is.EqualTo(h["KVM_IOEVENTFD"]));
+            Assert.That((long)KvmIoctl.GetVcpuEvents, Is.EqualTo(h["KVM_GET_VCPU_EVENTS"]));
+            Assert.That((long)KvmIoctl.SetVcpuEvents, Is.EqualTo(h["KVM_SET_VCPU_EVENTS"]));
             Assert.That((long)KvmExit.Io, Is.EqualTo(h["KVM_EXIT_IO"]));
             Assert.That((long)KvmExit.Mmio, Is.EqualTo(h["KVM_EXIT_MMIO"]));
             Assert.That((long)KvmExit.Hlt, Is.EqualTo(h["KVM_EXIT_HLT"]));

@@ -141,4 +141,82 @@ public class LifecycleTests : KvmFixture
         Assert.That(run.Result.Kind, Is.EqualTo(VmStopKind.StopRequested));
         Assert.That(KvmDescriptors(), Is.Zero, "the run released the VM when it ended");
     }
+
+    /// <summary>A guest that spins without exiting until it is stopped.</summary>
+    private static void Spin(Iced.Intel.Assembler a)
+    {
+        var loop = a.CreateLabel();
+        a.Label(ref loop);
+        a.jmp(loop);
+    }
+
+    [Test]
+    public void ASecondRunWhileRunningFaultsItsTaskAndTheFirstRunGoesOn()
+    {
+        using var vm = CreateVm(Spin);
+        Task<VmStopReason> first = vm.RunAsync(TimeSpan.FromSeconds(10));
+        Task<VmStopReason> second = vm.RunAsync();
+        Assert.That(second.IsFaulted, Is.True, "the second run fails at once, on its task");
+        Assert.That(second.Exception!.InnerException, Is.TypeOf<InvalidOperationException>().With.Message.Contains("already running"));
+        Assert.That(() => vm.Run(), Throws.TypeOf<InvalidOperationException>());
+        Assert.That(() => vm.PrepareEntry(CodeAddress), Throws.TypeOf<InvalidOperationException>(), "no new entry under a running vCPU");
+        Assert.That(first.IsCompleted, Is.False);
+
+        vm.RequestStop("done");
+        Assert.That(first.GetAwaiter().GetResult().Message, Is.EqualTo("done"));
+        vm.PrepareEntry(CodeAddress);
+        vm.Memory.TryWrite(CodeAddress, Assemble(a => { a.mov(eax, 5); a.ret(); }));
+        Assert.That(vm.RunAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult().ExitCode, Is.EqualTo(5), "the VM runs again afterwards");
+    }
+
+    [Test]
+    public void RunAsyncAfterDisposeFaultsWithObjectDisposed()
+    {
+        var vm = CreateVm(a => { a.ret(); });
+        vm.Dispose();
+        Task<VmStopReason> run = vm.RunAsync();
+        Assert.That(run.IsFaulted, Is.True);
+        Assert.That(run.Exception!.InnerException, Is.TypeOf<ObjectDisposedException>());
+        Assert.That(() => vm.PrepareEntry(CodeAddress), Throws.TypeOf<ObjectDisposedException>());
+    }
+
+    [Test]
+    public void DisposingDuringRunAsyncStopsTheRunAndReleasesEverything()
+    {
+        int before = KvmDescriptors();
+        var vm = CreateVm(Spin);
+        Task<VmStopReason> run = vm.RunAsync(TimeSpan.FromSeconds(10));
+        vm.Dispose();
+        Assert.That(KvmDescriptors(), Is.EqualTo(before), "released when Dispose returned");
+        Assert.That(run.Wait(TimeSpan.FromSeconds(10)), Is.True);
+        Assert.That(run.Result.Message, Is.EqualTo("the VM is being disposed"));
+        Assert.That(vm.RunAsync().Exception!.InnerException, Is.TypeOf<ObjectDisposedException>());
+    }
+
+    /// <summary>A resume hook whose end-of-run callback throws once.</summary>
+    private sealed class ThrowingRunEnd : IResumeHook
+    {
+        public bool Thrown { get; private set; }
+
+        public VmStopReason? BeforeResume(VirtualMachine vm, in ParaVirt.Core.Cpu.VcpuExit exit, ref ParaVirt.Core.Cpu.Registers registers) => null;
+
+        public void RunEnded(VirtualMachine vm)
+        {
+            if (Thrown)
+                return;
+            Thrown = true;
+            throw new InvalidDataException("the hook failed");
+        }
+    }
+
+    [Test]
+    public void AnExceptionOnTheRunThreadFaultsTheTaskAndLeavesTheVmUsable()
+    {
+        using var vm = CreateVm(a => { a.mov(eax, 3); a.ret(); });
+        vm.ResumeHook = new ThrowingRunEnd();
+        Task<VmStopReason> run = vm.RunAsync(TimeSpan.FromSeconds(10));
+        Assert.That(() => run.GetAwaiter().GetResult(), Throws.TypeOf<InvalidDataException>());
+        vm.PrepareEntry(CodeAddress);
+        Assert.That(vm.Run(TimeSpan.FromSeconds(10)).ExitCode, Is.EqualTo(3));
+    }
 }

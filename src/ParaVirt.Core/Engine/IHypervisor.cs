@@ -63,4 +63,12 @@ public interface IVcpuBackend : IDisposable
 
     /// <summary>Reads a control register of the guest's (virtual) CPU state for diagnostics (0, 2, 3, 4).</summary>
     ulong ReadControlRegister(int index);
+
+    /// <summary>
+    /// Puts the vCPU into the platform's entry state before a new guest entry: CPL3 with the user
+    /// code and data selectors, general registers cleared, and nothing left of an earlier run (an
+    /// exception the engine was in the middle of reporting, an instruction it would complete).
+    /// Called on the vCPU's thread while it is not running.
+    /// </summary>
+    void ResetForEntry();
 }

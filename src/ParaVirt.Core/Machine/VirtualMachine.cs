@@ -35,11 +35,15 @@ public sealed class VirtualMachine : IDisposable
 {
     private readonly IVmBackend _backend;
     private readonly IVcpuBackend _vcpu;
+    private readonly ulong _lowestGuestPage;
     private VmStopReason? _stop;
     private VmStopReason? _pendingStop;
-    private int _running;
-    private int _releaseWhenStopped;
-    private bool _disposed;
+
+    // The run/dispose state: one field, changed only by compare-and-swap. Idle -> Busy (a run, or
+    // PrepareEntry) -> Idle; Idle -> Disposed; Busy -> BusyDisposing (Dispose asked the run to stop)
+    // -> Disposed, released by the thread that leaves Busy. No run starts unless it moved Idle to Busy.
+    private const int Idle = 0, Busy = 1, BusyDisposing = 2, Disposed = 3;
+    private int _state;
 
     /// <summary>Creates a VM on <paramref name="engine"/>.</summary>
     public VirtualMachine(IHypervisor engine, VmOptions? options = null)
@@ -63,13 +67,13 @@ public sealed class VirtualMachine : IDisposable
             _backend.Dispose();
             throw;
         }
-        Memory = GuestAccessibleView(_backend.Memory, _backend.Layout);
+        Memory = GuestAccessibleView(_backend.Memory, _backend.Layout, out _lowestGuestPage);
         StandardHypercalls.RegisterAll(Hypercalls);
     }
 
-    private static GuestMemory GuestAccessibleView(GuestMemory physical, PlatformLayout layout)
+    private static GuestMemory GuestAccessibleView(GuestMemory physical, PlatformLayout layout, out ulong low)
     {
-        ulong low = Math.Min(layout.HypercallPage, Math.Min(layout.StartInfoPage, layout.SharedInfoPage));
+        low = Math.Min(layout.HypercallPage, Math.Min(layout.StartInfoPage, layout.SharedInfoPage));
         ulong high = Math.Max(layout.HypercallPage, Math.Max(layout.StartInfoPage, layout.SharedInfoPage)) + 4096;
         // The three guest pages are contiguous on every engine so far; refuse a layout where a
         // platform page would sit between them and become reachable.
@@ -162,10 +166,27 @@ public sealed class VirtualMachine : IDisposable
     /// <summary>
     /// Writes the start-info page and points vCPU 0 at <paramref name="entry"/> with RSP at
     /// <paramref name="stackTop"/> (default: the top of guest RAM) and RDI at the start-info page.
-    /// The entry's return address is the exit stub, so returning from it shuts the VM down.
+    /// The entry's return address is the exit stub, so returning from it shuts the VM down. The
+    /// vCPU starts from the platform's entry state (CPL3, user selectors), whatever an earlier run
+    /// left behind.
     /// </summary>
+    /// <exception cref="InvalidOperationException">The VM is running.</exception>
+    /// <exception cref="ObjectDisposedException">The VM was disposed.</exception>
     public void PrepareEntry(ulong entry, ulong stackTop = 0, ulong stackSize = 64 * 1024, ulong heapStart = 0, ulong heapEnd = 0,
         ulong imageStart = 0, ulong imageEnd = 0, StartFlags flags = StartFlags.Deprivileged)
+    {
+        Claim();
+        try
+        {
+            WriteEntry(entry, stackTop, stackSize, heapStart, heapEnd, imageStart, imageEnd, flags);
+        }
+        finally
+        {
+            EndBusy();
+        }
+    }
+
+    private void WriteEntry(ulong entry, ulong stackTop, ulong stackSize, ulong heapStart, ulong heapEnd, ulong imageStart, ulong imageEnd, StartFlags flags)
     {
         if (CommandLine.Length > MaxCommandLine)
             throw new ArgumentException($"the command line is longer than {MaxCommandLine} bytes");
@@ -197,6 +218,7 @@ public sealed class VirtualMachine : IDisposable
         ulong rsp = (stackTop & ~0xFUL) - 8;
         if (!Memory.TryWrite(rsp, layout.HypercallPage + HypercallPage.ExitStubOffset))
             throw new ArgumentOutOfRangeException(nameof(stackTop), stackTop, "the stack is outside guest memory");
+        _vcpu.ResetForEntry();
         ref Registers r = ref Registers;
         r = default;
         r.Rip = entry;
@@ -218,12 +240,42 @@ public sealed class VirtualMachine : IDisposable
     public void RequestStop(string why = "stop requested by the host") =>
         Stop(new VmStopReason(VmStopKind.StopRequested, -1, why));
 
-    /// <summary>Runs vCPU 0 on a dedicated thread; completes when the VM stops.</summary>
+    /// <summary>
+    /// Runs vCPU 0 on a dedicated thread; completes when the VM stops. The task faults (the
+    /// process goes on) with <see cref="InvalidOperationException"/> if the VM is already running,
+    /// <see cref="ObjectDisposedException"/> if it was disposed, or whatever else the run threw.
+    /// </summary>
     public Task<VmStopReason> RunAsync(TimeSpan? timeout = null)
     {
+        try
+        {
+            Claim();
+        }
+        catch (InvalidOperationException ex) // ObjectDisposedException included
+        {
+            return Task.FromException<VmStopReason>(ex);
+        }
         var done = new TaskCompletionSource<VmStopReason>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() => done.SetResult(Run(timeout))) { IsBackground = true, Name = "vcpu0" };
-        thread.Start();
+        try
+        {
+            var thread = new Thread(() =>
+            {
+                try
+                {
+                    done.SetResult(RunClaimed(timeout));
+                }
+                catch (Exception ex)
+                {
+                    done.SetException(ex);
+                }
+            }) { IsBackground = true, Name = "vcpu0" };
+            thread.Start();
+        }
+        catch (Exception ex)
+        {
+            EndBusy(); // no thread: nothing else will
+            return Task.FromException<VmStopReason>(ex);
+        }
         return done.Task;
     }
 
@@ -232,15 +284,51 @@ public sealed class VirtualMachine : IDisposable
     /// watchdog: a guest still running then is stopped with <see cref="VmStopKind.Timeout"/>,
     /// even if it spins without ever exiting.
     /// </summary>
+    /// <exception cref="InvalidOperationException">The VM is already running.</exception>
+    /// <exception cref="ObjectDisposedException">The VM was disposed.</exception>
     public VmStopReason Run(TimeSpan? timeout = null)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (Interlocked.Exchange(ref _running, 1) != 0)
-            throw new InvalidOperationException("the VM is already running");
+        Claim();
+        return RunClaimed(timeout);
+    }
+
+    /// <summary>Moves the state from Idle to Busy, or throws saying why it cannot.</summary>
+    private void Claim()
+    {
+        int state = Interlocked.CompareExchange(ref _state, Busy, Idle);
+        if (state == Idle)
+            return;
+        if (state is Disposed or BusyDisposing)
+            throw new ObjectDisposedException(nameof(VirtualMachine));
+        throw new InvalidOperationException("the VM is already running");
+    }
+
+    /// <summary>Leaves Busy: back to Idle, or, if Dispose came meanwhile, releases everything.</summary>
+    private void EndBusy()
+    {
+        if (Interlocked.CompareExchange(ref _state, Idle, Busy) == Busy)
+            return;
+        // BusyDisposing: Dispose asked this run to stop and waits for (or gave up on) it.
+        try
+        {
+            Release();
+        }
+        finally
+        {
+            Volatile.Write(ref _state, Disposed);
+        }
+    }
+
+    /// <summary>The run, once <see cref="Claim"/> succeeded; always leaves Busy.</summary>
+    private VmStopReason RunClaimed(TimeSpan? timeout)
+    {
         Timer? watchdog = null;
         try
         {
-            _pendingStop = null;
+            Volatile.Write(ref _pendingStop, null);
+            // A Dispose between the claim and the line above had its stop request erased: repeat it.
+            if (Volatile.Read(ref _state) != Busy)
+                RequestStop("the VM is being disposed");
             _vcpu.ClearKick(); // a watchdog or stop request of an earlier run must not end this one
             if (timeout is { } limit)
             {
@@ -255,18 +343,22 @@ public sealed class VirtualMachine : IDisposable
         }
         finally
         {
-            ResumeHook?.RunEnded(this);
-            if (watchdog is not null)
+            try
             {
-                // Wait for a callback that may be running right now, so that it cannot kick a later run.
-                using var disposed = new ManualResetEvent(false);
-                if (watchdog.Dispose(disposed))
-                    disposed.WaitOne();
+                ResumeHook?.RunEnded(this);
             }
-            _vcpu.ClearKick(); // forget this run's thread: a late kick must not signal a thread that may be gone
-            Volatile.Write(ref _running, 0);
-            if (Interlocked.Exchange(ref _releaseWhenStopped, 0) != 0)
-                Release();
+            finally
+            {
+                if (watchdog is not null)
+                {
+                    // Wait for a callback that may be running right now, so that it cannot kick a later run.
+                    using var disposed = new ManualResetEvent(false);
+                    if (watchdog.Dispose(disposed))
+                        disposed.WaitOne();
+                }
+                _vcpu.ClearKick(); // forget this run's thread: a late kick must not signal a thread that may be gone
+                EndBusy();
+            }
         }
     }
 
@@ -280,6 +372,15 @@ public sealed class VirtualMachine : IDisposable
                 return requested;
             try
             {
+                // Invariant: the guest resumes only at a canonical user RIP in its own pages and a
+                // canonical RSP, whoever set them (a handler, a reflected gate, an event callback,
+                // an emulated iretq): the engine's return to CPL3 never faults in ring 0.
+                ref Registers r = ref _vcpu.Registers;
+                if (r.Rip < _lowestGuestPage || r.Rip >= UserAddressLimit || !IsCanonical(r.Rsp))
+                {
+                    Stop(new VmStopReason(VmStopKind.GuestError, -1, DescribeBadResume(r.Rip, r.Rsp)));
+                    continue;
+                }
                 _vcpu.Run(ref exit);
                 Exits.Count(exit);
                 VmStopReason? stop = HandleExit(ref exit);
@@ -298,6 +399,25 @@ public sealed class VirtualMachine : IDisposable
                 Stop(new VmStopReason(VmStopKind.HostError, -1, where));
             }
         }
+    }
+
+    /// <summary>One past the highest user address: the lower canonical half (48-bit virtual addresses).</summary>
+    public const ulong UserAddressLimit = 0x0000_8000_0000_0000;
+
+    /// <summary>Whether <paramref name="address"/> is canonical for 48-bit virtual addresses (bits 63:47 all equal).</summary>
+    public static bool IsCanonical(ulong address) => (ulong)((long)(address << 16) >> 16) == address;
+
+    /// <summary>
+    /// Whether the guest may be resumed at <paramref name="rip"/>: canonical, in the lower half, and
+    /// not below the guest's lowest page (the platform's supervisor pages and the null page).
+    /// </summary>
+    public bool IsGuestCodeAddress(ulong rip) => rip >= _lowestGuestPage && rip < UserAddressLimit;
+
+    private string DescribeBadResume(ulong rip, ulong rsp)
+    {
+        if (!IsGuestCodeAddress(rip))
+            return $"the guest was to resume at RIP 0x{rip:x}, {(IsCanonical(rip) ? "outside the guest's pages" : "a non-canonical address")} (RSP 0x{rsp:x}): stopped instead";
+        return $"the guest was to resume with RSP 0x{rsp:x}, a non-canonical address (RIP 0x{rip:x}): stopped instead";
     }
 
     /// <summary>Handles one exit. Returns a stop reason to end the run, or null to resume the guest.</summary>
@@ -369,28 +489,32 @@ public sealed class VirtualMachine : IDisposable
         return $"{where} failed: {ex.GetType().Name}: {ex.Message}";
     }
 
-    /// <summary>Releases the VM: its vCPU, memory and every engine resource.</summary>
+    /// <summary>
+    /// Releases the VM: its vCPU, memory and every engine resource. A running VM is asked to stop
+    /// first; if its vCPU is still inside an exit after 5 s (a device blocked on its backend), the
+    /// run releases everything when it ends, and Dispose returns without waiting longer.
+    /// </summary>
     public void Dispose()
     {
-        if (_disposed)
-            return;
-        _disposed = true;
-        if (Volatile.Read(ref _running) != 0)
+        while (true)
         {
-            RequestStop("the VM is being disposed");
-            if (!SpinWait.SpinUntil(() => Volatile.Read(ref _running) == 0, 5000))
+            int state = Volatile.Read(ref _state);
+            if (state is Disposed or BusyDisposing)
+                return;
+            if (state == Idle)
             {
-                // The vCPU is still inside an exit (a device blocked on its backend): unmapping
-                // kvm_run or guest RAM now would pull memory from under it. Run's finally releases
-                // everything when the loop ends.
-                Volatile.Write(ref _releaseWhenStopped, 1);
-                if (Volatile.Read(ref _running) != 0)
-                    return;
-                if (Interlocked.Exchange(ref _releaseWhenStopped, 0) == 0)
-                    return; // Run's finally got there first
+                if (Interlocked.CompareExchange(ref _state, Disposed, Idle) != Idle)
+                    continue;
+                Release();
+                return;
             }
+            if (Interlocked.CompareExchange(ref _state, BusyDisposing, Busy) == Busy)
+                break;
         }
-        Release();
+        // The run (or PrepareEntry) owns the release now: unmapping kvm_run or guest RAM under a
+        // vCPU that is inside an exit would pull memory from under it.
+        RequestStop("the VM is being disposed");
+        SpinWait.SpinUntil(() => Volatile.Read(ref _state) == Disposed, 5000);
     }
 
     private void Release()

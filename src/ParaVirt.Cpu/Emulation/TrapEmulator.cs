@@ -192,8 +192,10 @@ public sealed class TrapEmulator : ITrapHandler
         Span<ulong> frame = stackalloc ulong[5];
         if (!vm.Memory.TryRead(r.Rsp, System.Runtime.InteropServices.MemoryMarshal.AsBytes(frame)))
             return false;
-        // Only a same-privilege return to the guest's own selectors; anything else runs natively.
-        if (frame[1] != InterruptFrame.UserCode || frame[4] != InterruptFrame.UserData)
+        // Only a same-privilege return to the guest's own selectors and a canonical RIP and RSP;
+        // anything else runs natively, where the CPU raises its #GP at CPL3.
+        if (frame[1] != InterruptFrame.UserCode || frame[4] != InterruptFrame.UserData ||
+            !VirtualMachine.IsCanonical(frame[0]) || !VirtualMachine.IsCanonical(frame[3]))
             return false;
         vm.Exits.CountInstruction("iretq");
         r.Rip = frame[0];
@@ -359,31 +361,35 @@ public sealed class TrapEmulator : ITrapHandler
 
     private bool Reflect(VirtualMachine vm, ref Registers r, byte vector, uint errorCode, in Instruction insn, out string? stopMessage)
     {
-        if (TryReflect(vm, ref r, vector, errorCode))
-        {
-            stopMessage = null;
+        if (TryReflect(vm, ref r, vector, errorCode, out stopMessage))
             return true;
-        }
-        stopMessage = $"unhandled {ExceptionVectors.Mnemonic(vector)}(0x{errorCode:x}) at RIP 0x{r.Rip:x} executing '{insn}' (not emulated{(vector == 13 && insn.Code is Code.Rdmsr or Code.Wrmsr ? $": MSR 0x{(uint)r.Rcx:x} is not granted to this VM" : "")}, and the guest has no virtual IDT gate for it)";
+        stopMessage ??= $"unhandled {ExceptionVectors.Mnemonic(vector)}(0x{errorCode:x}) at RIP 0x{r.Rip:x} executing '{insn}' (not emulated{(vector == 13 && insn.Code is Code.Rdmsr or Code.Wrmsr ? $": MSR 0x{(uint)r.Rcx:x} is not granted to this VM" : "")}, and the guest has no virtual IDT gate for it)";
         return false;
     }
 
     private bool Reflect(VirtualMachine vm, ref Registers r, byte vector, uint errorCode, string what, out string? stopMessage)
     {
-        if (TryReflect(vm, ref r, vector, errorCode))
-        {
-            stopMessage = null;
+        if (TryReflect(vm, ref r, vector, errorCode, out stopMessage))
             return true;
-        }
-        stopMessage = $"unhandled {ExceptionVectors.Mnemonic(vector)}(0x{errorCode:x}) at RIP 0x{r.Rip:x}: {what}, and the guest has no virtual IDT gate for it";
+        stopMessage ??= $"unhandled {ExceptionVectors.Mnemonic(vector)}(0x{errorCode:x}) at RIP 0x{r.Rip:x}: {what}, and the guest has no virtual IDT gate for it";
         return false;
     }
 
-    /// <summary>Delivers exception <paramref name="vector"/> through the virtual IDT (RIP = the faulting instruction).</summary>
-    private bool TryReflect(VirtualMachine vm, ref Registers r, byte vector, uint errorCode)
+    /// <summary>
+    /// Delivers exception <paramref name="vector"/> through the virtual IDT (RIP = the faulting
+    /// instruction). False with <paramref name="failure"/> null: no usable gate or frame (the caller
+    /// names the instruction); false with a message: the gate points where the guest cannot run.
+    /// </summary>
+    private bool TryReflect(VirtualMachine vm, ref Registers r, byte vector, uint errorCode, out string? failure)
     {
+        failure = null;
         if (!VirtualIdt.TryReadGate(vm.Memory, _cpu.State, vector, out ulong handler, out bool clears))
             return false;
+        if (!vm.IsGuestCodeAddress(handler))
+        {
+            failure = VirtualIdt.DescribeBadTarget(vector, handler);
+            return false;
+        }
         ulong pushed = (r.Rflags & ~Registers.InterruptFlag) | (_cpu.State.InterruptsEnabled ? Registers.InterruptFlag : 0);
         if (!InterruptFrame.TryDeliver(vm.Memory, ref r, handler, pushed, ExceptionVectors.HasErrorCode(vector), errorCode))
             return false;

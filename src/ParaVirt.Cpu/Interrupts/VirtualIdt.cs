@@ -29,6 +29,14 @@ internal static class VirtualIdt
         return true;
     }
 
+    /// <summary>
+    /// The stop message for a gate whose handler the guest may not be resumed at (non-canonical, or
+    /// outside its pages). The architecture raises #GP for a non-canonical gate offset; the platform
+    /// defines a clean stop instead of nesting exceptions the guest set up to fail.
+    /// </summary>
+    public static string DescribeBadTarget(byte vector, ulong handler) =>
+        $"vector 0x{vector:x}: the virtual IDT gate points at 0x{handler:x}, {(Core.Machine.VirtualMachine.IsCanonical(handler) ? "outside the guest's pages" : "a non-canonical address")}; the VM is stopped instead of entering it";
+
 #pragma warning disable CS0649 // filled by reading guest memory
     private struct Gate
     {

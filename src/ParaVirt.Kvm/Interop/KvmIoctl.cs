@@ -18,6 +18,8 @@ internal static class KvmIoctl
     public const nuint SetCpuid2 = 0x4008AE90;
     public const nuint GetSupportedCpuid = 0xC008AE05;
     public const nuint Ioeventfd = 0x4040AE79;
+    public const nuint GetVcpuEvents = 0x8040AE9F;
+    public const nuint SetVcpuEvents = 0x4040AEA0;
 
     /// <summary>The KVM API version every kernel since 2.6.22 reports.</summary>
     public const int ExpectedApiVersion = 12;

@@ -48,6 +48,22 @@ internal unsafe struct KvmSregs
     public fixed ulong InterruptBitmap[4];
 }
 
+/// <summary>
+/// <c>struct kvm_vcpu_events</c> (64 bytes): the exception, interrupt and NMI the vCPU is in the
+/// middle of delivering. Only the fields the engine reads or clears are named.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct KvmVcpuEvents
+{
+    public byte ExceptionInjected, ExceptionNr, ExceptionHasErrorCode, ExceptionPending;
+    public uint ExceptionErrorCode;
+    public byte InterruptInjected, InterruptNr, InterruptSoft, InterruptShadow;
+    public byte NmiInjected, NmiPending, NmiMasked, NmiPad;
+    public uint SipiVector;
+    public uint Flags;
+    public fixed byte Rest[40]; // smi, triple_fault, reserved, exception payload
+}
+
 /// <summary><c>struct kvm_ioeventfd</c> (64 bytes).</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct KvmIoeventfd

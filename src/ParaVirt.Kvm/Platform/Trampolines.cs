@@ -15,7 +15,7 @@ namespace ParaVirt.Kvm.Platform;
 /// </summary>
 internal static class Trampolines
 {
-    private static readonly Lazy<(byte[] Code, ulong[] Entries, ulong ExitRip)> s_trampolines = new(AssembleTrampolines);
+    private static readonly Lazy<(byte[] Code, ulong[] Entries, ulong ExitRip, ulong ResumeRip, ulong IretRip)> s_trampolines = new(AssembleTrampolines);
     private static readonly Lazy<byte[]> s_hypercallPage = new(AssembleHypercallPage);
 
     /// <summary>The trampoline page's bytes (at <see cref="KvmPlatform.Trampolines"/>).</summary>
@@ -24,13 +24,27 @@ internal static class Trampolines
     /// <summary>The entry address of each of the 256 vectors.</summary>
     public static ReadOnlySpan<ulong> Entries => s_trampolines.Value.Entries;
 
+    /// <summary>The common tail's <c>out</c> to the trap port; every stub jumps here with RSP at <see cref="KvmPlatform.TrapFrame"/>.</summary>
+    public static ulong ExitRip => s_trampolines.Value.ExitRip;
+
+    /// <summary>The instruction after the trap-port <c>out</c> (<c>add rsp, 16</c>, RSP at <see cref="KvmPlatform.TrapFrame"/>).</summary>
+    public static ulong ResumeRip => s_trampolines.Value.ResumeRip;
+
+    /// <summary>The tail's <c>iretq</c> (RSP at <see cref="KvmPlatform.TrapFrame"/> + 16, the CPU's frame).</summary>
+    public static ulong IretRip => s_trampolines.Value.IretRip;
+
+    /// <summary>One past the last trampoline byte.</summary>
+    public static ulong End => KvmPlatform.Trampolines + (ulong)s_trampolines.Value.Code.Length;
+
     /// <summary>The hypercall page's bytes (at <see cref="KvmPlatform.HypercallPage"/>).</summary>
     public static ReadOnlySpan<byte> HypercallPageCode => s_hypercallPage.Value;
 
-    private static (byte[], ulong[], ulong) AssembleTrampolines()
+    private static (byte[], ulong[], ulong, ulong, ulong) AssembleTrampolines()
     {
         var a = new Assembler(64);
         Label common = a.CreateLabel("common");
+        Label resume = a.CreateLabel("resume");
+        Label iret = a.CreateLabel("iret");
         var labels = new Label[256];
         for (int vector = 0; vector < 256; vector++)
         {
@@ -43,7 +57,9 @@ internal static class Trampolines
         }
         a.Label(ref common);
         a.@out((byte)PlatformPorts.Trap, al);   // exit: the host reads and may rewrite the frame at RSP
+        a.Label(ref resume);
         a.add(rsp, 16);                   // drop vector and error code
+        a.Label(ref iret);
         a.iretq();
 
         var stream = new MemoryStream();
@@ -54,7 +70,7 @@ internal static class Trampolines
         var entries = new ulong[256];
         for (int vector = 0; vector < 256; vector++)
             entries[vector] = result.GetLabelRIP(labels[vector]);
-        return (code, entries, result.GetLabelRIP(common));
+        return (code, entries, result.GetLabelRIP(common), result.GetLabelRIP(resume), result.GetLabelRIP(iret));
     }
 
     private static byte[] AssembleHypercallPage()
