@@ -60,9 +60,9 @@ public sealed unsafe class VirtualCpu : IResumeHook, IDisposable
         Mode = mode;
         _kicker = new DeadlineKicker(vm, _clock, CouldTakeInterrupt);
         ulong sharedAddress = vm.Layout.SharedInfoPage;
-        if (sharedAddress != 0 && vm.Memory.TryGetSpan(sharedAddress, 4096, out Span<byte> page))
+        if (sharedAddress != 0 && vm.WritableMemory.TryGetSpan(sharedAddress, 4096, out Span<byte> page))
             _shared = (SharedInfo*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(page)); // guest RAM never moves
-        PvClock = new PvClockPublisher(vm.Memory, sharedAddress, vm.GetVcpuFeature<IVcpuMsrAccess>(), _clock);
+        PvClock = new PvClockPublisher(vm.WritableMemory, sharedAddress, vm.GetVcpuFeature<IVcpuMsrAccess>(), _clock);
     }
 
     /// <summary>The mode the guest was built for.</summary>
@@ -334,7 +334,7 @@ public sealed unsafe class VirtualCpu : IResumeHook, IDisposable
         if (!VirtualIdt.TryReadGate(_vm.Memory, State, vector, out ulong handler, out bool clears))
             return Stop($"IRQ{line} (vector 0x{vector:x}) is pending with interrupts enabled, but the virtual IDT ({(State.IdtLoaded ? $"0x{State.IdtBase:x} limit 0x{State.IdtLimit:x}" : "never loaded")}) has no present gate for it inside guest memory");
         ulong pushed = (r.Rflags & ~Registers.InterruptFlag) | Registers.InterruptFlag;
-        if (!InterruptFrame.TryDeliver(_vm.Memory, ref r, handler, pushed, false, 0))
+        if (!InterruptFrame.TryDeliver(_vm.WritableMemory, ref r, handler, pushed, false, 0))
             return Stop($"cannot deliver vector 0x{vector:x}: the interrupt frame below RSP 0x{r.Rsp:x} is outside guest memory");
         Interlocked.And(ref _pendingLines, ~(1L << line));
         if (clears)
@@ -347,7 +347,7 @@ public sealed unsafe class VirtualCpu : IResumeHook, IDisposable
     {
         if (_shared == null || EventCallback == 0 || _shared->EventMask != 0 || _shared->EventPending == 0)
             return null;
-        if (!InterruptFrame.TryDeliver(_vm.Memory, ref r, EventCallback, r.Rflags, false, 0))
+        if (!InterruptFrame.TryDeliver(_vm.WritableMemory, ref r, EventCallback, r.Rflags, false, 0))
             return Stop($"cannot enter the event callback: the frame below RSP 0x{r.Rsp:x} is outside guest memory");
         _shared->EventMask = 1; // as an interrupt gate: masked until the callback unmasks
         _shared->CallbacksDelivered++;

@@ -64,6 +64,8 @@ public sealed class VirtualMachine : IDisposable
             throw;
         }
         Memory = GuestAccessibleView(_backend.Memory, _backend.Layout);
+        PlatformLayout layout = _backend.Layout;
+        WritableMemory = _backend.Memory.Restrict([(layout.SharedInfoPage, 4096), (layout.GuestRamStart, layout.GuestRamEnd - layout.GuestRamStart)]);
         StandardHypercalls.RegisterAll(Hypercalls);
     }
 
@@ -91,7 +93,18 @@ public sealed class VirtualMachine : IDisposable
     /// pages (page tables, GDT, IDT, TSS, trampolines, ring-0 stack) are refused like addresses
     /// outside RAM.
     /// </summary>
+    /// <remarks>Reads only: a host write to a guest-supplied address goes through <see cref="WritableMemory"/>.</remarks>
     public GuestMemory Memory { get; }
+
+    /// <summary>
+    /// The guest memory the host may write on a guest's behalf: its RAM and the shared-info page.
+    /// The hypercall page and the start-info page are read-only for the guest (docs/abi.md), so
+    /// every host write to a guest-supplied address (multicall results, host-call responses,
+    /// virtio used rings and device-writable buffers, emulated string I/O, interrupt frames pushed
+    /// on the guest stack) uses this view, and an address on those pages is refused like one
+    /// outside RAM.
+    /// </summary>
+    public GuestMemory WritableMemory { get; }
 
     /// <summary>
     /// All of guest-physical memory, the platform's supervisor pages included. For the engine and
