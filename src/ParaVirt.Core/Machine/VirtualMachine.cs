@@ -219,12 +219,20 @@ public sealed class VirtualMachine : IDisposable
         _stop = null;
     }
 
-    /// <summary>Asks the VM to stop with <paramref name="reason"/>; from any thread. The first reason wins.</summary>
+    /// <summary>
+    /// Asks the VM to stop with <paramref name="reason"/>; from any thread. The first reason wins.
+    /// Also cancels a console write blocked on a reader that does not keep up (<see cref="GuestConsole.CancelOutput"/>).
+    /// </summary>
     public void Stop(VmStopReason reason)
     {
         ArgumentNullException.ThrowIfNull(reason);
         if (Interlocked.CompareExchange(ref _pendingStop, reason, null) is null)
+        {
+            // A vCPU blocked on console backpressure is not in the guest: the kick alone would not
+            // reach it. Cancelling the console's wait lets the exit finish and the loop see the stop.
+            Console.CancelOutput();
             _vcpu.Kick();
+        }
     }
 
     /// <summary>Asks the VM to stop because the host wants it to.</summary>
@@ -255,6 +263,7 @@ public sealed class VirtualMachine : IDisposable
         {
             _pendingStop = null;
             _vcpu.ClearKick(); // a watchdog or stop request of an earlier run must not end this one
+            Console.ResumeOutput();
             if (timeout is { } limit)
             {
                 watchdog = new Timer(static state =>
