@@ -18,6 +18,9 @@ internal sealed class ChattyEngine : IHypervisor
 
     public string Name => "chatty";
 
+    /// <summary>A vCPU that runs no instructions has no behaviour to probe.</summary>
+    public PlatformBehaviour Behaviour => throw new NotSupportedException("the chatty engine runs no instructions");
+
     public IVmBackend CreateVm(in VmBackendOptions options) => new Backend(options.MemorySize);
 
     private sealed class Backend(ulong size) : IVmBackend

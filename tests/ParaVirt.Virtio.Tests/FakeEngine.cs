@@ -11,6 +11,9 @@ internal sealed class FakeEngine : IHypervisor
 
     public IVmBackend CreateVm(in VmBackendOptions options) => new Backend(options.MemorySize);
 
+    /// <summary>A vCPU that never runs has no behaviour to probe.</summary>
+    public PlatformBehaviour Behaviour => throw new System.NotSupportedException("the fake engine runs no guest");
+
     private sealed class Backend(ulong size) : IVmBackend
     {
         public GuestMemory Memory { get; } = GuestMemory.Create(size);
