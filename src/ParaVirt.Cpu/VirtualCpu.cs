@@ -60,9 +60,9 @@ public sealed unsafe class VirtualCpu : IResumeHook, IDisposable
         Mode = mode;
         _kicker = new DeadlineKicker(vm, _clock, CouldTakeInterrupt);
         ulong sharedAddress = vm.Layout.SharedInfoPage;
-        if (sharedAddress != 0 && vm.Memory.TryGetSpan(sharedAddress, 4096, out Span<byte> page))
+        if (sharedAddress != 0 && vm.WritableMemory.TryGetSpan(sharedAddress, 4096, out Span<byte> page))
             _shared = (SharedInfo*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(page)); // guest RAM never moves
-        PvClock = new PvClockPublisher(vm.Memory, sharedAddress, vm.GetVcpuFeature<IVcpuMsrAccess>(), _clock);
+        PvClock = new PvClockPublisher(vm.WritableMemory, sharedAddress, vm.GetVcpuFeature<IVcpuMsrAccess>(), _clock);
     }
 
     /// <summary>The mode the guest was built for.</summary>
@@ -336,7 +336,7 @@ public sealed unsafe class VirtualCpu : IResumeHook, IDisposable
         if (!_vm.IsGuestCodeAddress(handler))
             return Stop(VirtualIdt.DescribeBadTarget(vector, handler));
         ulong pushed = (r.Rflags & ~Registers.InterruptFlag) | Registers.InterruptFlag;
-        if (!InterruptFrame.TryDeliver(_vm.Memory, ref r, handler, pushed, false, 0))
+        if (!InterruptFrame.TryDeliver(_vm.WritableMemory, ref r, handler, pushed, false, 0))
             return Stop($"cannot deliver vector 0x{vector:x}: the interrupt frame below RSP 0x{r.Rsp:x} is outside guest memory");
         Interlocked.And(ref _pendingLines, ~(1L << line));
         if (clears)
@@ -352,7 +352,7 @@ public sealed unsafe class VirtualCpu : IResumeHook, IDisposable
         // SetEventCallback accepts only guest RAM; checked again where the guest is entered.
         if (!_vm.IsGuestCodeAddress(EventCallback))
             return Stop($"the event callback 0x{EventCallback:x} is not an address in the guest's pages");
-        if (!InterruptFrame.TryDeliver(_vm.Memory, ref r, EventCallback, r.Rflags, false, 0))
+        if (!InterruptFrame.TryDeliver(_vm.WritableMemory, ref r, EventCallback, r.Rflags, false, 0))
             return Stop($"cannot enter the event callback: the frame below RSP 0x{r.Rsp:x} is outside guest memory");
         _shared->EventMask = 1; // as an interrupt gate: masked until the callback unmasks
         _shared->CallbacksDelivered++;

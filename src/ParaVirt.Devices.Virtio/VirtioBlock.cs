@@ -22,7 +22,7 @@ namespace ParaVirt.Devices.Virtio;
 /// <example>
 /// <code>
 /// using var disk = DiskImage.Open("disk.img");
-/// var block = new VirtioBlock(vm.Memory, disk, id: "paravirt-disk0");
+/// var block = new VirtioBlock(vm.WritableMemory, disk, id: "paravirt-disk0");
 /// transport.Add(block);
 /// // guest: [header R 16][data W 512][status W 1] on queue 0, VirtioNotify(dev, 0) → 1
 /// </code>

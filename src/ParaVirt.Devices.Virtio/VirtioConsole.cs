@@ -15,7 +15,7 @@ namespace ParaVirt.Devices.Virtio;
 /// </summary>
 /// <example>
 /// <code>
-/// var console = new VirtioConsole(vm.Memory, vm.Console);
+/// var console = new VirtioConsole(vm.WritableMemory, vm.Console);
 /// transport.Add(console);
 /// // guest: put "hello\n" in a buffer, add it to queue 1, VirtioNotify(dev, 1) → 1 chain completed
 /// </code>

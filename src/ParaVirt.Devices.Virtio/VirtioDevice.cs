@@ -41,7 +41,7 @@ public abstract class VirtioDevice
     private ulong _driverFeatures;
 
     /// <summary>Creates a device with <paramref name="queueCount"/> queues.</summary>
-    /// <param name="memory">The VM's guest memory.</param>
+    /// <param name="memory">The VM's guest-writable memory (<see cref="ParaVirt.Core.Machine.VirtualMachine.WritableMemory"/>): rings and buffers must lie in it.</param>
     /// <param name="deviceId">The virtio device ID.</param>
     /// <param name="queueCount">Number of virtqueues.</param>
     /// <param name="maxQueueSize">The largest size of each queue (a power of two up to 32768).</param>

@@ -16,8 +16,8 @@ namespace ParaVirt.Devices.Virtio;
 /// <example>
 /// <code>
 /// var transport = VirtioTransport.Attach(vm);                    // registers hypercalls 16-24
-/// transport.Add(new VirtioConsole(vm.Memory, vm.Console));       // device 0
-/// transport.Add(new VirtioBlock(vm.Memory, DiskImage.Open("disk.img")));  // device 1
+/// transport.Add(new VirtioConsole(vm.WritableMemory, vm.Console));       // device 0
+/// transport.Add(new VirtioBlock(vm.WritableMemory, DiskImage.Open("disk.img")));  // device 1
 /// // in tests, without a VM:
 /// long count = transport.Dispatch(Hypercall.VirtioDeviceCount, default);
 /// </code>
@@ -40,11 +40,17 @@ public sealed class VirtioTransport
         Memory = memory;
     }
 
-    /// <summary>Creates a transport over <paramref name="vm"/>'s memory and registers its hypercalls in the VM's table.</summary>
+    /// <summary>
+    /// Creates a transport over <paramref name="vm"/>'s <see cref="VirtualMachine.WritableMemory"/>
+    /// (guest RAM and the shared-info page) and registers its hypercalls in the VM's table. Devices
+    /// added to it take the same view: the device writes used rings, device-writable buffers,
+    /// device info and configuration there, so a ring or buffer on the read-only hypercall or
+    /// start-info page is refused like one outside RAM.
+    /// </summary>
     public static VirtioTransport Attach(VirtualMachine vm)
     {
         ArgumentNullException.ThrowIfNull(vm);
-        var transport = new VirtioTransport(vm.Memory) { _stopRequested = () => vm.IsStopping };
+        var transport = new VirtioTransport(vm.WritableMemory) { _stopRequested = () => vm.IsStopping };
         transport.Register(vm.Hypercalls);
         return transport;
     }

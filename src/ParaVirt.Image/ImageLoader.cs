@@ -43,11 +43,11 @@ public static class ImageLoader
         ulong heapEnd = stackBottom;
 
         // Zero the whole image span first (bss, gaps), then copy the initialised bytes.
-        if (!vm.Memory.TryFill(image.LoadAddress, image.MemorySize, 0))
+        if (!vm.WritableMemory.TryFill(image.LoadAddress, image.MemorySize, 0))
             throw new InvalidImageException($"guest memory [0x{image.LoadAddress:x}, 0x{image.End:x}) is not backed by RAM");
         foreach (PvSection section in image.Sections)
         {
-            if (!vm.Memory.TryWrite(section.Address, section.Data))
+            if (!vm.WritableMemory.TryWrite(section.Address, section.Data))
                 throw new InvalidImageException($"section {section.Name} at 0x{section.Address:x} is not backed by RAM");
         }
         vm.PrepareEntry(image.Entry, stackTop, stackTop - stackBottom, heapStart, heapEnd, image.LoadAddress, image.End);

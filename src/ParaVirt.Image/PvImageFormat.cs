@@ -36,6 +36,13 @@ public static class PvImageFormat
     /// <summary>At most this many sections.</summary>
     public const int MaxSections = 64;
 
+    /// <summary>
+    /// The largest memory size an image may declare, for the whole image and so for each section:
+    /// 1 GiB, the most guest RAM any ParaVirt platform offers (the KVM platform's maximum). The
+    /// reader refuses a larger size before it allocates anything for the sections.
+    /// </summary>
+    public const ulong MaxMemorySize = 1UL << 30;
+
     /// <summary>Header offset of the format version (u16).</summary>
     public const int FormatVersionOffset = 8;
     /// <summary>Header offset of the header size (u16).</summary>

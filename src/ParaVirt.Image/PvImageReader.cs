@@ -55,6 +55,8 @@ public static class PvImageReader
             throw Invalid(name, $"load address 0x{load:x} is not page aligned");
         if (memorySize == 0 || memorySize % PvImageFormat.PageSize != 0 || load + memorySize < load)
             throw Invalid(name, $"memory size 0x{memorySize:x} is zero, not page aligned, or wraps around");
+        if (memorySize > PvImageFormat.MaxMemorySize)
+            throw Invalid(name, $"memory size 0x{memorySize:x} exceeds the format's maximum of 0x{PvImageFormat.MaxMemorySize:x} bytes");
         ulong end = load + memorySize;
 
         uint count = U32(file, PvImageFormat.SectionCountOffset);
@@ -64,7 +66,11 @@ public static class PvImageReader
         if (tableEnd > file.Length)
             throw Invalid(name, $"truncated: the section table needs {tableEnd} bytes");
 
+        // Each section's data is copied once: the checks below (sections inside the image, data
+        // inside the file, no two sections sharing file bytes) bound the copies by the file size.
         var sections = new List<PvSection>((int)count);
+        Span<(uint Offset, uint Size, int Section)> ranges = stackalloc (uint, uint, int)[PvImageFormat.MaxSections];
+        int rangeCount = 0;
         for (int i = 0; i < count; i++)
         {
             ReadOnlySpan<byte> e = file.Slice(PvImageFormat.HeaderSize + i * PvImageFormat.SectionEntrySize, PvImageFormat.SectionEntrySize);
@@ -84,6 +90,15 @@ public static class PvImageReader
                 throw Invalid(name, $"section {sectionName}: its data at file offset {offset}+{fileSize} lies outside the file");
             if (sections.Count > 0 && address < sections[^1].End)
                 throw Invalid(name, $"section {sectionName} at 0x{address:x} overlaps or precedes section {sections[^1].Name}");
+            if (fileSize != 0)
+            {
+                foreach ((uint otherOffset, uint otherSize, int other) in ranges[..rangeCount])
+                {
+                    if (offset < otherOffset + otherSize && otherOffset < offset + fileSize)
+                        throw Invalid(name, $"section {sectionName}: its data at file offset {offset}+{fileSize} overlaps the data of section {sections[other].Name}");
+                }
+                ranges[rangeCount++] = (offset, fileSize, i);
+            }
             byte[] data = fileSize == 0 ? [] : file.Slice((int)offset, (int)fileSize).ToArray();
             sections.Add(new PvSection(sectionName, address, size, (SectionPermissions)permissions, data));
         }

@@ -44,9 +44,9 @@ public static class WorkloadPlatform
         if (mode == VirtualizationMode.Para)
         {
             VirtioTransport transport = VirtioTransport.Attach(vm);
-            transport.Add(new VirtioConsole(vm.Memory, vm.Console));
+            transport.Add(new VirtioConsole(vm.WritableMemory, vm.Console));
             if (disk is not null)
-                transport.Add(new VirtioBlock(vm.Memory, disk));
+                transport.Add(new VirtioBlock(vm.WritableMemory, disk));
             return;
         }
         IReadOnlyList<ushort> ports = LegacyPlatform.PortsFor(withDisk: disk is not null);

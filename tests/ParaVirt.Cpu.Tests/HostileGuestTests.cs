@@ -2,6 +2,7 @@ using Iced.Intel;
 using ParaVirt.Abi;
 using ParaVirt.Core.Cpu;
 using ParaVirt.Core.Machine;
+using ParaVirt.Kvm.Platform;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace ParaVirt.Cpu.Tests;
@@ -40,6 +41,37 @@ public class HostileGuestTests : CpuFixture
             VmStopReason stop = RunToStop(vm);
             Assert.That(stop.ExitCode, Is.EqualTo(7), stop.Message);
             Assert.That(cpu.Emulator!.Reflected, Is.EqualTo(1));
+        }
+    }
+
+    [Test]
+    public void AnExceptionFrameIsNeverPushedOntoTheReadOnlyStartInfoPage()
+    {
+        // RSP just above the shared-info page: below the red zone, the #UD frame would land on the
+        // last bytes of the start-info page, which the guest may not write (docs/abi.md).
+        const ulong StartInfoPage = KvmPlatform.StartInfoPage;
+        var (vm, cpu) = CreateVm(VirtualizationMode.Full, a =>
+        {
+            a.mov(rcx, IdtrAddress);
+            a.lidt(__[rcx]);
+            a.mov(rbx, rsp);
+            a.mov(rsp, StartInfoPage + 0x1000 + 128);
+            a.db(0x06);                  // #UD: reflected to the guest's handler, if the frame can be pushed
+            a.mov(rsp, rbx);
+            a.mov(eax, 7);
+            a.ret();
+        });
+        using (vm)
+        {
+            InstallHandler(vm, 6, h => { h.add(__qword_ptr[rsp], 1); h.iretq(); }, HandlerAddress);
+            var before = new byte[4096];
+            Assert.That(vm.PhysicalMemory.TryRead(StartInfoPage, before), Is.True);
+            VmStopReason stop = RunToStop(vm);
+            Assert.That(stop.Kind, Is.EqualTo(VmStopKind.UnhandledTrap), stop.Message);
+            Assert.That(cpu.Emulator!.Reflected, Is.Zero);
+            var after = new byte[4096];
+            Assert.That(vm.PhysicalMemory.TryRead(StartInfoPage, after), Is.True);
+            Assert.That(after, Is.EqualTo(before), "the start-info page is unchanged");
         }
     }
 

@@ -4,6 +4,8 @@ using System.Diagnostics;
 using System.IO;
 using System.IO.Pipelines;
 using System.Text;
+using System.Threading;
+using Microsoft.Win32.SafeHandles;
 using System.Threading.Tasks;
 using ParaVirt.Core.Machine;
 using ParaVirt.Core.Storage;
@@ -37,6 +39,10 @@ internal static class RunCommand
 
         Without --mode the VM is bare: the standard hypercalls (console, shutdown, multicall)
         and nothing else.
+
+        The time limit covers the console too: a guest blocked because stdout is not read is
+        stopped by the watchdog, and output still undelivered a second after the limit is dropped
+        (the summary counts it).
 
         Exit code: the guest's own exit code when it shuts down; 70 when the VM stops
         abnormally (trap, watchdog, triple fault); 69 without KVM; 66 for a disk file that cannot
@@ -72,8 +78,12 @@ internal static class RunCommand
         using DiskImage? disk = diskPath is null ? null : OpenDisk(diskPath);
 
         var stopwatch = Stopwatch.StartNew();
-        var console = new Pipe(new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19));
-        Task pump = PumpAsync(console.Reader, Console.OpenStandardOutput());
+        // The vCPU waits on this pipe when stdout falls 1 MiB behind; the writer's continuation runs
+        // inline on the pump (no thread-pool hop, no allocation) and a stop cancels the wait.
+        var console = new Pipe(new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false));
+        var delivered = new DeliveredCount();
+        Task pump = PumpAsync(console.Reader, OpenStdout(), delivered);
+        DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(timeout);
         VmStopReason stop;
         VirtualMachine vm;
         ulong memory = (ulong)memoryMiB << 20;
@@ -100,10 +110,15 @@ internal static class RunCommand
             }
             stop = vm.Run(TimeSpan.FromSeconds(timeout));
             console.Writer.Complete();
-            pump.GetAwaiter().GetResult();
+            // The time limit covers delivering the output too: a stdout nobody reads must not keep
+            // the process alive. The pump gets what is left of it (at least DrainGrace); if it is
+            // still blocked in a write then, it is abandoned and what it held counts as dropped.
+            TimeSpan drain = deadline - DateTime.UtcNow;
+            _ = pump.Wait(drain > DrainGrace ? drain : DrainGrace);
             stopwatch.Stop();
+            long dropped = vm.Console.BytesDropped + Math.Max(0, vm.Console.BytesWritten - delivered.Value);
             if (!parsed.Has("--quiet"))
-                RunSummary.Write(Console.Error, vm, stop, stopwatch.Elapsed);
+                RunSummary.Write(Console.Error, vm, stop, stopwatch.Elapsed, dropped);
         }
         if (stop.Kind == VmStopKind.GuestShutdown)
             return stop.ExitCode;
@@ -154,17 +169,53 @@ internal static class RunCommand
             throw new CliException(reason, ExitCodes.NoKvm);
     }
 
-    private static async Task PumpAsync(PipeReader reader, Stream output)
+    /// <summary>
+    /// File descriptor 1 as a plain stream. Not <see cref="Console.OpenStandardOutput()"/>: on Unix
+    /// its writes hold a lock that <see cref="Console.Error"/> takes too, so a pump blocked on a
+    /// full stdout pipe would block the summary and the error message on stderr as well.
+    /// </summary>
+    private static Stream OpenStdout()
     {
-        while (true)
+        if (!OperatingSystem.IsLinux())
+            return Console.OpenStandardOutput();
+        return new FileStream(new SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0);
+    }
+
+    /// <summary>How long the pump may still deliver output once the time limit has passed.</summary>
+    private static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(1);
+
+    /// <summary>Bytes the pump has handed to stdout.</summary>
+    private sealed class DeliveredCount
+    {
+        private long _value;
+
+        public long Value => Interlocked.Read(ref _value);
+
+        public void Add(long bytes) => Interlocked.Add(ref _value, bytes);
+    }
+
+    private static async Task PumpAsync(PipeReader reader, Stream output, DeliveredCount delivered)
+    {
+        try
         {
-            ReadResult result = await reader.ReadAsync().ConfigureAwait(false);
-            foreach (ReadOnlyMemory<byte> segment in result.Buffer)
-                await output.WriteAsync(segment).ConfigureAwait(false);
-            await output.FlushAsync().ConfigureAwait(false);
-            reader.AdvanceTo(result.Buffer.End);
-            if (result.IsCompleted)
-                break;
+            while (true)
+            {
+                ReadResult result = await reader.ReadAsync().ConfigureAwait(false);
+                foreach (ReadOnlyMemory<byte> segment in result.Buffer)
+                {
+                    await output.WriteAsync(segment).ConfigureAwait(false);
+                    delivered.Add(segment.Length);
+                }
+                await output.FlushAsync().ConfigureAwait(false);
+                reader.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted)
+                    break;
+            }
+        }
+        catch (IOException)
+        {
+            // stdout was closed (a pipe whose reader exited): the console sees a completed reader
+            // and drops the rest of the guest's output, counted.
         }
         await reader.CompleteAsync().ConfigureAwait(false);
     }

@@ -102,7 +102,8 @@ public sealed class HostCallDispatcher
             return (long)HypercallStatus.BadAddress;
         // A capacity above the most the host writes is clamped: only the part that can be written is checked.
         ulong capacity = Math.Min(args.Arg3, HostFunctionTable.MaxResponseSize);
-        if (!vm.Memory.TryGetSpan(args.Arg2, capacity, out Span<byte> response))
+        // The host writes the response: it must lie in guest-writable memory (docs/abi.md).
+        if (!vm.WritableMemory.TryGetSpan(args.Arg2, capacity, out Span<byte> response))
             return (long)HypercallStatus.BadAddress;
         return Dispatch(request, response);
     }

@@ -58,7 +58,9 @@ public static class StandardHypercalls
         if (count > MaxMulticallEntries)
             return (long)HypercallStatus.TooLarge;
         ulong entrySize = (ulong)Marshal.SizeOf<MulticallEntry>();
-        if (!vm.Memory.TryGetSpan(a.Arg0, count * entrySize, out Span<byte> bytes))
+        // The host writes each entry's Result: the list must lie in memory the guest may write
+        // (RAM or the shared-info page), never on the hypercall or start-info page.
+        if (!vm.WritableMemory.TryGetSpan(a.Arg0, count * entrySize, out Span<byte> bytes))
             return (long)HypercallStatus.BadAddress;
         // The list stays in guest memory: the guest may change it while we run it (it only hurts
         // itself); each entry is copied out once before it is used.

@@ -68,6 +68,8 @@ public sealed class VirtualMachine : IDisposable
             throw;
         }
         Memory = GuestAccessibleView(_backend.Memory, _backend.Layout, out _lowestGuestPage);
+        PlatformLayout layout = _backend.Layout;
+        WritableMemory = _backend.Memory.Restrict([(layout.SharedInfoPage, 4096), (layout.GuestRamStart, layout.GuestRamEnd - layout.GuestRamStart)]);
         StandardHypercalls.RegisterAll(Hypercalls);
     }
 
@@ -95,7 +97,18 @@ public sealed class VirtualMachine : IDisposable
     /// pages (page tables, GDT, IDT, TSS, trampolines, ring-0 stack) are refused like addresses
     /// outside RAM.
     /// </summary>
+    /// <remarks>Reads only: a host write to a guest-supplied address goes through <see cref="WritableMemory"/>.</remarks>
     public GuestMemory Memory { get; }
+
+    /// <summary>
+    /// The guest memory the host may write on a guest's behalf: its RAM and the shared-info page.
+    /// The hypercall page and the start-info page are read-only for the guest (docs/abi.md), so
+    /// every host write to a guest-supplied address (multicall results, host-call responses,
+    /// virtio used rings and device-writable buffers, emulated string I/O, interrupt frames pushed
+    /// on the guest stack) uses this view, and an address on those pages is refused like one
+    /// outside RAM.
+    /// </summary>
+    public GuestMemory WritableMemory { get; }
 
     /// <summary>
     /// All of guest-physical memory, the platform's supervisor pages included. For the engine and
@@ -228,12 +241,20 @@ public sealed class VirtualMachine : IDisposable
         _stop = null;
     }
 
-    /// <summary>Asks the VM to stop with <paramref name="reason"/>; from any thread. The first reason wins.</summary>
+    /// <summary>
+    /// Asks the VM to stop with <paramref name="reason"/>; from any thread. The first reason wins.
+    /// Also cancels a console write blocked on a reader that does not keep up (<see cref="GuestConsole.CancelOutput"/>).
+    /// </summary>
     public void Stop(VmStopReason reason)
     {
         ArgumentNullException.ThrowIfNull(reason);
         if (Interlocked.CompareExchange(ref _pendingStop, reason, null) is null)
+        {
+            // A vCPU blocked on console backpressure is not in the guest: the kick alone would not
+            // reach it. Cancelling the console's wait lets the exit finish and the loop see the stop.
+            Console.CancelOutput();
             _vcpu.Kick();
+        }
     }
 
     /// <summary>Asks the VM to stop because the host wants it to.</summary>
@@ -330,6 +351,7 @@ public sealed class VirtualMachine : IDisposable
             if (Volatile.Read(ref _state) != Busy)
                 RequestStop("the VM is being disposed");
             _vcpu.ClearKick(); // a watchdog or stop request of an earlier run must not end this one
+            Console.ResumeOutput();
             if (timeout is { } limit)
             {
                 watchdog = new Timer(static state =>

@@ -326,7 +326,7 @@ public sealed class TrapEmulator : ITrapHandler
             {
                 data.Clear();
                 vm.PortBus.Read(port, data);
-                if (!vm.Memory.TryWrite(r.Rdi, data)) { fault = true; return true; }
+                if (!vm.WritableMemory.TryWrite(r.Rdi, data)) { fault = true; return true; }
                 r.Rdi += step;
             }
             else
@@ -391,7 +391,7 @@ public sealed class TrapEmulator : ITrapHandler
             return false;
         }
         ulong pushed = (r.Rflags & ~Registers.InterruptFlag) | (_cpu.State.InterruptsEnabled ? Registers.InterruptFlag : 0);
-        if (!InterruptFrame.TryDeliver(vm.Memory, ref r, handler, pushed, ExceptionVectors.HasErrorCode(vector), errorCode))
+        if (!InterruptFrame.TryDeliver(vm.WritableMemory, ref r, handler, pushed, ExceptionVectors.HasErrorCode(vector), errorCode))
             return false;
         if (clears)
             _cpu.State.InterruptsEnabled = false;

@@ -23,6 +23,7 @@ internal static class InterruptFrame
     /// Pushes the frame and points the guest at <paramref name="handler"/>. Returns false (and
     /// changes nothing) if the frame would leave guest memory.
     /// </summary>
+    /// <remarks><paramref name="memory"/> is the guest-writable view (<c>VirtualMachine.WritableMemory</c>): a stack on a read-only page is refused.</remarks>
     public static bool TryDeliver(GuestMemory memory, ref Registers r, ulong handler, ulong pushedRflags, bool hasErrorCode, ulong errorCode)
     {
         Span<ulong> frame = stackalloc ulong[6];

@@ -1,0 +1,50 @@
+using ParaVirt.Core.Cpu;
+using ParaVirt.Core.Engine;
+using ParaVirt.Core.Memory;
+
+namespace ParaVirt.Virtio.Tests;
+
+/// <summary>An engine whose VMs have real guest memory but a vCPU that never runs: enough to drive hypercall handlers directly.</summary>
+internal sealed class FakeEngine : IHypervisor
+{
+    public string Name => "fake";
+
+    public IVmBackend CreateVm(in VmBackendOptions options) => new Backend(options.MemorySize);
+
+    /// <summary>A vCPU that never runs has no behaviour to probe.</summary>
+    public PlatformBehaviour Behaviour => throw new System.NotSupportedException("the fake engine runs no guest");
+
+    private sealed class Backend(ulong size) : IVmBackend
+    {
+        public GuestMemory Memory { get; } = GuestMemory.Create(size);
+
+        public PlatformLayout Layout => new(0x10000, 0x11000, 0x12000, 0x200000, Memory.Size, 0xC0000000, 0x1_0000_0000);
+
+        public IVcpuBackend CreateVcpu(int index) => new Vcpu();
+
+        public void Dispose() => Memory.Dispose();
+    }
+
+    private sealed class Vcpu : IVcpuBackend
+    {
+        private Registers _registers;
+
+        public ref Registers Registers => ref _registers;
+
+        public void Run(ref VcpuExit exit) => throw new NotSupportedException("the fake engine runs no guest");
+
+        public void Kick()
+        {
+        }
+
+        public void ClearKick()
+        {
+        }
+
+        public ulong ReadControlRegister(int index) => 0;
+
+        public void Dispose()
+        {
+        }
+    }
+}
