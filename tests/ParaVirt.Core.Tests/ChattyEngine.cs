@@ -36,7 +36,8 @@ internal sealed class ChattyEngine : IHypervisor
 
     private sealed class Vcpu : IVcpuBackend
     {
-        private Registers _registers;
+        // A guest "at" its text in RAM: the run loop resumes only at an address in the guest's pages.
+        private Registers _registers = new() { Rip = Text, Rsp = Text + ChunkSize };
         private int _kicked;
 
         public ref Registers Registers => ref _registers;
@@ -59,6 +60,8 @@ internal sealed class ChattyEngine : IHypervisor
         public void ClearKick() => Volatile.Write(ref _kicked, 0);
 
         public ulong ReadControlRegister(int index) => 0;
+
+        public void ResetForEntry() => _registers = new Registers { Rip = Text, Rsp = Text + ChunkSize };
 
         public void Dispose()
         {

@@ -43,6 +43,8 @@ internal sealed class FakeEngine : IHypervisor
 
         public ulong ReadControlRegister(int index) => 0;
 
+        public void ResetForEntry() => _registers = default;
+
         public void Dispose()
         {
         }
