@@ -31,8 +31,8 @@ public class FullModeTests : CpuFixture
             Assert.That(stop.Kind, Is.EqualTo(VmStopKind.GuestShutdown), stop.Message);
             Assert.That(vm.Exits[ExitReason.Trap], Is.EqualTo(2 * Pairs));
             Assert.That(vm.Exits.Total, Is.EqualTo(2 * Pairs + 1), "2 traps per pair plus the shutdown hypercall");
-            Assert.That(vm.Exits.TrapsByInstruction["cli"], Is.EqualTo(Pairs));
-            Assert.That(vm.Exits.TrapsByInstruction["sti"], Is.EqualTo(Pairs));
+            Assert.That(vm.Exits.TrapsByInstruction(TrapInstruction.Cli), Is.EqualTo(Pairs));
+            Assert.That(vm.Exits.TrapsByInstruction(TrapInstruction.Sti), Is.EqualTo(Pairs));
             Assert.That(cpu.State.InterruptsEnabled, Is.True);
         }
     }
@@ -63,7 +63,7 @@ public class FullModeTests : CpuFixture
             Assert.That(cpu.State.IdtLimit, Is.EqualTo(0xFFF));
             Assert.That(cpu.State.GdtBase, Is.EqualTo(0x345000));
             Assert.That(vm.Exits[ExitReason.Trap], Is.EqualTo(6), "mov cr3, mov from cr3, mov from cr0, lidt, lgdt, invlpg");
-            Assert.That(vm.Exits.TrapsByInstruction["invlpg"], Is.EqualTo(1));
+            Assert.That(vm.Exits.TrapsByInstruction(TrapInstruction.Invlpg), Is.EqualTo(1));
         }
     }
 
@@ -116,8 +116,8 @@ public class FullModeTests : CpuFixture
         {
             VmStopReason stop = RunToStop(vm);
             Assert.That(stop.Kind, Is.EqualTo(VmStopKind.GuestShutdown), stop.Message);
-            Assert.That(vm.Exits.TrapsByInstruction["out"], Is.EqualTo(4));
-            Assert.That(vm.Exits.TrapsByInstruction["in"], Is.EqualTo(2));
+            Assert.That(vm.Exits.TrapsByInstruction(TrapInstruction.Out), Is.EqualTo(4));
+            Assert.That(vm.Exits.TrapsByInstruction(TrapInstruction.In), Is.EqualTo(2));
             Assert.That(stop.ExitCode & 0xFF, Is.GreaterThan(0), "the latched count's high byte: the counter runs down from 0xFFFF");
             Assert.That(cpu.Pit!.Writes, Is.EqualTo(4));
         }
@@ -159,9 +159,9 @@ public class FullModeTests : CpuFixture
             Assert.That(stop.ExitCode, Is.EqualTo(Sleeps), "one interrupt per sleep");
             Assert.That(cpu.Delivered, Is.EqualTo(Sleeps));
             Assert.That(vm.Exits[ExitReason.PortIo], Is.EqualTo(3 * Sleeps));
-            Assert.That(vm.Exits.TrapsByInstruction["hlt"], Is.EqualTo(Sleeps));
-            Assert.That(vm.Exits.TrapsByInstruction["sti"], Is.EqualTo(2 * Sleeps), "the loop's sti and the handler's sti;iretq");
-            Assert.That(vm.Exits.TrapsByInstruction["iretq"], Is.EqualTo(Sleeps));
+            Assert.That(vm.Exits.TrapsByInstruction(TrapInstruction.Hlt), Is.EqualTo(Sleeps));
+            Assert.That(vm.Exits.TrapsByInstruction(TrapInstruction.Sti), Is.EqualTo(2 * Sleeps), "the loop's sti and the handler's sti;iretq");
+            Assert.That(vm.Exits.TrapsByInstruction(TrapInstruction.Iretq), Is.EqualTo(Sleeps));
             long perSleep = (vm.Exits.Total - 2) / Sleeps;
             Assert.That(perSleep, Is.GreaterThanOrEqualTo(4));
             // A deadline kick may land while the guest runs with interrupts on (between sti and hlt):

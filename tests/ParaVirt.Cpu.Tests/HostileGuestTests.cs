@@ -220,7 +220,7 @@ public class HostileGuestTests : CpuFixture
             Assert.That(cpu.CpuidFaulting, Is.True, "the probe found cpuid traps: full mode turns faulting on");
             VmStopReason stop = RunToStop(vm);
             Assert.That(stop.Kind, Is.EqualTo(VmStopKind.GuestShutdown), stop.Message);
-            Assert.That(vm.Exits.TrapsByInstruction["cpuid"], Is.EqualTo(4));
+            Assert.That(vm.Exits.TrapsByInstruction(TrapInstruction.Cpuid), Is.EqualTo(4));
             uint[] answers = ReadAnswers(vm);
             Assert.That(answers[0], Is.EqualTo(0x4000_0001u), "the highest hypervisor leaf");
             Assert.That(Signature(answers.AsSpan(1, 3)), Is.EqualTo("ParaVirtHV"));
@@ -242,7 +242,7 @@ public class HostileGuestTests : CpuFixture
             VmStopReason stop = RunToStop(vm);
             Assert.That(stop.Kind, Is.EqualTo(VmStopKind.GuestShutdown), stop.Message);
             Assert.That(vm.Exits.Total, Is.EqualTo(1), "four cpuids and no exit but the final shutdown");
-            Assert.That(vm.Exits.TrapsByInstruction.ContainsKey("cpuid"), Is.False);
+            Assert.That(vm.Exits.TrapsByInstruction(TrapInstruction.Cpuid), Is.Zero);
             string seen = Signature(ReadAnswers(vm).AsSpan(1, 3));
             Assert.That(seen, Is.EqualTo(Host.NativeCpuidSignature));
             Assert.That(seen, Is.EqualTo(HostProcessHypervisorSignature()));
@@ -496,7 +496,7 @@ public class HostileGuestTests : CpuFixture
             VmStopReason stop = RunToStop(vm);
             Assert.That(stop.Kind, Is.EqualTo(VmStopKind.UnhandledTrap), stop.Message);
             Assert.That(stop.Message, Does.Contain("#GP"));
-            Assert.That(vm.Exits.TrapsByInstruction.ContainsKey("iretq"), Is.False, "not emulated");
+            Assert.That(vm.Exits.TrapsByInstruction(TrapInstruction.Iretq), Is.Zero, "not emulated");
             Assert.That(vm.Exits[ExitReason.InternalError], Is.Zero);
         }
     }

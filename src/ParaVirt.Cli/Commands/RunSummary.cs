@@ -15,7 +15,7 @@ internal static class RunSummary
         output.WriteLine($"-- engine {vm.EngineName}, wall time {wall.TotalMilliseconds:F1} ms, {vm.Exits.Total} exits");
         foreach ((string reason, long count) in vm.Exits.ByReason())
             output.WriteLine($"--   exits {reason,-12} {count,10}");
-        foreach ((string instruction, long count) in vm.Exits.TrapsByInstruction)
+        foreach ((string instruction, long count) in vm.Exits.ByInstruction())
             output.WriteLine($"--   trap  {instruction,-12} {count,10}");
         foreach (HypercallStatistics call in vm.Hypercalls.GetStatistics())
             output.WriteLine($"--   hypercall {call.Name,-20} {call.Calls,10} calls {call.TotalTime.TotalMicroseconds,12:F1} us");

@@ -12,7 +12,7 @@ public sealed class ExitStatistics
 {
     private readonly long[] _byReason = new long[Enum.GetValues<ExitReason>().Length];
     private readonly long[] _trapsByVector = new long[256];
-    private readonly Dictionary<string, long> _trapsByInstruction = new(StringComparer.Ordinal);
+    private readonly long[] _trapsByInstruction = new long[TrapInstructionNames.Count];
 
     /// <summary>All exits.</summary>
     public long Total { get; private set; }
@@ -23,8 +23,8 @@ public sealed class ExitStatistics
     /// <summary>Traps with <paramref name="vector"/>.</summary>
     public long TrapsByVector(byte vector) => _trapsByVector[vector];
 
-    /// <summary>Traps counted by the emulated instruction's mnemonic (filled by trap emulators).</summary>
-    public IReadOnlyDictionary<string, long> TrapsByInstruction => _trapsByInstruction;
+    /// <summary>Emulated <paramref name="instruction"/>s (counted by trap emulators).</summary>
+    public long TrapsByInstruction(TrapInstruction instruction) => _trapsByInstruction[(int)instruction];
 
     internal void Count(in VcpuExit exit)
     {
@@ -34,12 +34,9 @@ public sealed class ExitStatistics
             _trapsByVector[exit.Vector]++;
     }
 
-    /// <summary>Counts one emulated instruction by name (a trap emulator calls this; names are interned literals).</summary>
-    public void CountInstruction(string mnemonic)
-    {
-        _trapsByInstruction.TryGetValue(mnemonic, out long n);
-        _trapsByInstruction[mnemonic] = n + 1;
-    }
+    /// <summary>Counts one emulated instruction (a trap emulator calls this; an array increment, nothing allocated).</summary>
+    /// <exception cref="IndexOutOfRangeException">Not a defined <see cref="TrapInstruction"/>.</exception>
+    public void CountInstruction(TrapInstruction instruction) => _trapsByInstruction[(int)instruction]++;
 
     /// <summary>Non-zero counters by reason name.</summary>
     public IReadOnlyDictionary<string, long> ByReason()
@@ -51,12 +48,22 @@ public sealed class ExitStatistics
         return result;
     }
 
+    /// <summary>Non-zero emulated-instruction counters by mnemonic (<see cref="TrapInstructionNames"/>), in <see cref="TrapInstruction"/> order.</summary>
+    public IReadOnlyList<KeyValuePair<string, long>> ByInstruction()
+    {
+        var result = new List<KeyValuePair<string, long>>();
+        for (int i = 0; i < _trapsByInstruction.Length; i++)
+            if (_trapsByInstruction[i] > 0)
+                result.Add(new(TrapInstructionNames.Name((TrapInstruction)i), _trapsByInstruction[i]));
+        return result;
+    }
+
     /// <summary>Zeroes every counter.</summary>
     public void Reset()
     {
         Total = 0;
         Array.Clear(_byReason);
         Array.Clear(_trapsByVector);
-        _trapsByInstruction.Clear();
+        Array.Clear(_trapsByInstruction);
     }
 }

@@ -21,7 +21,7 @@ namespace ParaVirt.Cpu.Emulation;
 /// <example><code>
 /// var cpu = CpuVirtualization.Attach(vm, VirtualizationMode.Full);  // installs the emulator
 /// vm.Run();
-/// long clis = vm.Exits.TrapsByInstruction["cli"];
+/// long clis = vm.Exits.TrapsByInstruction(TrapInstruction.Cli);
 /// </code></example>
 public sealed class TrapEmulator : ITrapHandler
 {
@@ -79,12 +79,12 @@ public sealed class TrapEmulator : ITrapHandler
         switch (insn.Code)
         {
             case Code.Cli:
-                vm.Exits.CountInstruction("cli");
+                vm.Exits.CountInstruction(TrapInstruction.Cli);
                 s.InterruptsEnabled = false;
                 r.Rip = next;
                 return true;
             case Code.Sti:
-                vm.Exits.CountInstruction("sti");
+                vm.Exits.CountInstruction(TrapInstruction.Sti);
                 s.InterruptsEnabled = true;
                 r.Rip = next;
                 if (!TryEmulateIretAfterSti(vm, ref r))
@@ -94,24 +94,24 @@ public sealed class TrapEmulator : ITrapHandler
                 }
                 return true;
             case Code.Hlt:
-                vm.Exits.CountInstruction("hlt");
+                vm.Exits.CountInstruction(TrapInstruction.Hlt);
                 r.Rip = next;
                 return Halt(vm, ref r, out stopMessage);
             case Code.Mov_r64_cr:
-                vm.Exits.CountInstruction("mov from cr");
+                vm.Exits.CountInstruction(TrapInstruction.MovFromCr);
                 if (!TryReadCr(insn.Op1Register, out ulong crValue))
                     return Reflect(vm, ref r, vector, exit.ErrorCode, insn, out stopMessage);
                 Gpr(ref r, insn.Op0Register) = crValue;
                 r.Rip = next;
                 return true;
             case Code.Mov_cr_r64:
-                vm.Exits.CountInstruction("mov to cr");
+                vm.Exits.CountInstruction(TrapInstruction.MovToCr);
                 if (!TryWriteCr(insn.Op0Register, Gpr(ref r, insn.Op1Register)))
                     return Reflect(vm, ref r, vector, exit.ErrorCode, insn, out stopMessage);
                 r.Rip = next;
                 return true;
             case Code.Rdmsr:
-                vm.Exits.CountInstruction("rdmsr");
+                vm.Exits.CountInstruction(TrapInstruction.Rdmsr);
                 if (!_cpu.Msrs.TryRead((uint)r.Rcx, out ulong msr))
                     return Reflect(vm, ref r, (byte)ExceptionVector.GeneralProtection, 0, insn, out stopMessage);
                 r.Rax = (uint)msr;
@@ -119,14 +119,14 @@ public sealed class TrapEmulator : ITrapHandler
                 r.Rip = next;
                 return true;
             case Code.Wrmsr:
-                vm.Exits.CountInstruction("wrmsr");
+                vm.Exits.CountInstruction(TrapInstruction.Wrmsr);
                 if (!_cpu.Msrs.TryWrite((uint)r.Rcx, ((r.Rdx & 0xFFFF_FFFF) << 32) | (r.Rax & 0xFFFF_FFFF)))
                     return Reflect(vm, ref r, (byte)ExceptionVector.GeneralProtection, 0, insn, out stopMessage);
                 r.Rip = next;
                 return true;
             case Code.Cpuid:
             {
-                vm.Exits.CountInstruction("cpuid");
+                vm.Exits.CountInstruction(TrapInstruction.Cpuid);
                 var (eax, ebx, ecx, edx) = _cpuid.Query((uint)r.Rax, (uint)r.Rcx);
                 r.Rax = eax;
                 r.Rbx = ebx;
@@ -136,14 +136,14 @@ public sealed class TrapEmulator : ITrapHandler
                 return true;
             }
             case Code.Invlpg_m:
-                vm.Exits.CountInstruction("invlpg");
+                vm.Exits.CountInstruction(TrapInstruction.Invlpg);
                 r.Rip = next; // identity-mapped, host-owned page tables: nothing to flush
                 return true;
             case Code.Lidt_m1664:
             case Code.Lgdt_m1664:
             {
                 bool idt = insn.Code == Code.Lidt_m1664;
-                vm.Exits.CountInstruction(idt ? "lidt" : "lgdt");
+                vm.Exits.CountInstruction(idt ? TrapInstruction.Lidt : TrapInstruction.Lgdt);
                 ulong address = EffectiveAddress(in insn, ref r);
                 if (!vm.Memory.TryRead(address, out ushort limit) || !vm.Memory.TryRead(address + 2, out ulong baseAddress) || address + 10 < address)
                     return Reflect(vm, ref r, (byte)ExceptionVector.GeneralProtection, 0, insn, out stopMessage);
@@ -197,7 +197,7 @@ public sealed class TrapEmulator : ITrapHandler
         if (frame[1] != InterruptFrame.UserCode || frame[4] != InterruptFrame.UserData ||
             !VirtualMachine.IsCanonical(frame[0]) || !VirtualMachine.IsCanonical(frame[3]))
             return false;
-        vm.Exits.CountInstruction("iretq");
+        vm.Exits.CountInstruction(TrapInstruction.Iretq);
         r.Rip = frame[0];
         const ulong Arithmetic = 0xCD5 | (1UL << 8) | (1UL << 18); // CF PF AF ZF SF DF OF, TF, AC
         r.Rflags = (r.Rflags & ~Arithmetic) | (frame[2] & Arithmetic);
@@ -293,7 +293,7 @@ public sealed class TrapEmulator : ITrapHandler
                 return false;
         }
         ushort port = usesDx ? (ushort)r.Rdx : insn.Immediate8;
-        vm.Exits.CountInstruction(isString ? (isIn ? "ins" : "outs") : (isIn ? "in" : "out"));
+        vm.Exits.CountInstruction(isString ? (isIn ? TrapInstruction.Ins : TrapInstruction.Outs) : (isIn ? TrapInstruction.In : TrapInstruction.Out));
         Span<byte> data = stackalloc byte[4];
         data = data[..size];
         if (!isString)
