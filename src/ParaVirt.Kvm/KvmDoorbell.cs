@@ -20,8 +20,6 @@ namespace ParaVirt.Kvm;
 /// </remarks>
 internal sealed unsafe class KvmDoorbell : Doorbell
 {
-    private const uint FlagPio = 1 << 1, FlagDeassign = 1 << 2;
-
     // _users: bit 31 closing (no new use), bit 30 close deferred to the last use, bits 0-29 uses in progress.
     private const int ClosingBit = int.MinValue, DeferredBit = 1 << 30, CountMask = DeferredBit - 1;
 
@@ -55,7 +53,7 @@ internal sealed unsafe class KvmDoorbell : Doorbell
     /// <summary>Whether the eventfd has been closed.</summary>
     internal bool IsClosed => Volatile.Read(ref _eventFd) < 0;
 
-    private KvmIoeventfd Request(uint extraFlags) => new() { Addr = Port, Len = 1, Fd = _eventFd, Flags = FlagPio | extraFlags };
+    private KvmIoeventfd Request(uint extraFlags) => new() { Addr = Port, Len = 1, Fd = _eventFd, Flags = KvmIoctl.IoeventfdFlagPio | extraFlags };
 
     public override long Wait()
     {
@@ -99,7 +97,7 @@ internal sealed unsafe class KvmDoorbell : Doorbell
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
-        KvmIoeventfd request = Request(FlagDeassign);
+        KvmIoeventfd request = Request(KvmIoctl.IoeventfdFlagDeassign);
         _ = LibC.Ioctl(_vmFd, KvmIoctl.Ioeventfd, &request);
         // Wake a waiter; it sees the disposed flag and returns 0. The descriptor stays open: Close
         // closes it once no thread is inside Wait or Ring.

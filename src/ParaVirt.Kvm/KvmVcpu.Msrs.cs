@@ -6,8 +6,6 @@ namespace ParaVirt.Kvm;
 /// <summary>MSR access for the host (KVM_GET_MSRS / KVM_SET_MSRS with one entry, KVM_GET_TSC_KHZ).</summary>
 internal sealed unsafe partial class KvmVcpu
 {
-    private const nuint GetMsrs = 0xC008AE88, SetMsrs = 0x4008AE89, GetTscKhz = 0xAEA3;
-
     /// <summary><c>struct kvm_msrs</c> with one <c>struct kvm_msr_entry</c> (8 + 16 bytes).</summary>
     private struct OneMsr
     {
@@ -19,7 +17,7 @@ internal sealed unsafe partial class KvmVcpu
     {
         var m = new OneMsr { Count = 1, Index = index };
         // KVM_GET_MSRS returns the number of entries read.
-        bool ok = _fd > 0 && LibC.Ioctl(_fd, GetMsrs, &m) == 1;
+        bool ok = _fd > 0 && LibC.Ioctl(_fd, KvmIoctl.GetMsrs, &m) == 1;
         value = ok ? m.Data : 0;
         return ok;
     }
@@ -27,14 +25,14 @@ internal sealed unsafe partial class KvmVcpu
     public bool TryWriteMsr(uint index, ulong value)
     {
         var m = new OneMsr { Count = 1, Index = index, Data = value };
-        return _fd > 0 && LibC.Ioctl(_fd, SetMsrs, &m) == 1;
+        return _fd > 0 && LibC.Ioctl(_fd, KvmIoctl.SetMsrs, &m) == 1;
     }
 
     public long TscKhz
     {
         get
         {
-            int khz = _fd > 0 ? LibC.Ioctl(_fd, GetTscKhz, 0) : -1;
+            int khz = _fd > 0 ? LibC.Ioctl(_fd, KvmIoctl.GetTscKhz, 0) : -1;
             return khz > 0 ? khz : 0;
         }
     }

@@ -66,6 +66,8 @@ public class InteropLayoutTests
               V(KVM_SET_TSS_ADDR, KVM_SET_TSS_ADDR); V(KVM_RUN, KVM_RUN); V(KVM_GET_REGS, KVM_GET_REGS); V(KVM_SET_REGS, KVM_SET_REGS);
               V(KVM_GET_SREGS, KVM_GET_SREGS); V(KVM_SET_SREGS, KVM_SET_SREGS); V(KVM_SET_CPUID2, KVM_SET_CPUID2);
               V(KVM_GET_SUPPORTED_CPUID, KVM_GET_SUPPORTED_CPUID); V(KVM_IOEVENTFD, KVM_IOEVENTFD);
+              V(KVM_GET_MSRS, KVM_GET_MSRS); V(KVM_SET_MSRS, KVM_SET_MSRS); V(KVM_GET_TSC_KHZ, KVM_GET_TSC_KHZ);
+              V(KVM_IOEVENTFD_FLAG_PIO, KVM_IOEVENTFD_FLAG_PIO); V(KVM_IOEVENTFD_FLAG_DEASSIGN, KVM_IOEVENTFD_FLAG_DEASSIGN);
               V(KVM_EXIT_IO, KVM_EXIT_IO); V(KVM_EXIT_MMIO, KVM_EXIT_MMIO); V(KVM_EXIT_HLT, KVM_EXIT_HLT); V(KVM_EXIT_SHUTDOWN, KVM_EXIT_SHUTDOWN);
               V(KVM_EXIT_FAIL_ENTRY, KVM_EXIT_FAIL_ENTRY); V(KVM_EXIT_INTR, KVM_EXIT_INTR); V(KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_INTERNAL_ERROR); V(KVM_EXIT_SYSTEM_EVENT, KVM_EXIT_SYSTEM_EVENT);
               V(KVM_SYNC_X86_REGS, KVM_SYNC_X86_REGS);
@@ -183,6 +185,11 @@ public class InteropLayoutTests
             Assert.That((long)KvmIoctl.Ioeventfd, Is.EqualTo(h["KVM_IOEVENTFD"]));
             Assert.That((long)KvmIoctl.GetVcpuEvents, Is.EqualTo(h["KVM_GET_VCPU_EVENTS"]));
             Assert.That((long)KvmIoctl.SetVcpuEvents, Is.EqualTo(h["KVM_SET_VCPU_EVENTS"]));
+            Assert.That((long)KvmIoctl.GetMsrs, Is.EqualTo(h["KVM_GET_MSRS"]));
+            Assert.That((long)KvmIoctl.SetMsrs, Is.EqualTo(h["KVM_SET_MSRS"]));
+            Assert.That((long)KvmIoctl.GetTscKhz, Is.EqualTo(h["KVM_GET_TSC_KHZ"]));
+            Assert.That((long)KvmIoctl.IoeventfdFlagPio, Is.EqualTo(h["KVM_IOEVENTFD_FLAG_PIO"]));
+            Assert.That((long)KvmIoctl.IoeventfdFlagDeassign, Is.EqualTo(h["KVM_IOEVENTFD_FLAG_DEASSIGN"]));
             Assert.That((long)KvmExit.Io, Is.EqualTo(h["KVM_EXIT_IO"]));
             Assert.That((long)KvmExit.Mmio, Is.EqualTo(h["KVM_EXIT_MMIO"]));
             Assert.That((long)KvmExit.Hlt, Is.EqualTo(h["KVM_EXIT_HLT"]));

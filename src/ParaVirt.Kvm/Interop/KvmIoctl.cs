@@ -20,6 +20,15 @@ internal static class KvmIoctl
     public const nuint Ioeventfd = 0x4040AE79;
     public const nuint GetVcpuEvents = 0x8040AE9F;
     public const nuint SetVcpuEvents = 0x4040AEA0;
+    public const nuint GetMsrs = 0xC008AE88;
+    public const nuint SetMsrs = 0x4008AE89;
+    public const nuint GetTscKhz = 0xAEA3;
+
+    /// <summary><c>kvm_ioeventfd.flags</c>: a port-I/O doorbell (KVM_IOEVENTFD_FLAG_PIO).</summary>
+    public const uint IoeventfdFlagPio = 1 << 1;
+
+    /// <summary><c>kvm_ioeventfd.flags</c>: remove the doorbell (KVM_IOEVENTFD_FLAG_DEASSIGN).</summary>
+    public const uint IoeventfdFlagDeassign = 1 << 2;
 
     /// <summary>The KVM API version every kernel since 2.6.22 reports.</summary>
     public const int ExpectedApiVersion = 12;
