@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using ParaVirt.Abi.Legacy;
 using ParaVirt.Core.Bus;
 using ParaVirt.Core.Console;
 using ParaVirt.Core.Machine;
@@ -31,7 +32,7 @@ namespace ParaVirt.Devices.Emulated;
 public static class LegacyPlatform
 {
     /// <summary>COM1's base port.</summary>
-    public const ushort Com1Base = 0x3F8;
+    public const ushort Com1Base = LegacyPorts.Com1;
 
     /// <summary>The ports the standard devices claim, ascending: what to put in <see cref="VmOptions.OpenPorts"/>.</summary>
     public static IReadOnlyList<ushort> PortsFor(bool withDisk)

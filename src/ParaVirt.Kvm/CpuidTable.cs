@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
+using ParaVirt.Abi;
 using ParaVirt.Kvm.Interop;
 
 namespace ParaVirt.Kvm;
@@ -15,9 +16,6 @@ internal static unsafe class CpuidTable
     private const int HeaderSize = 8;
     private static readonly object s_gate = new();
     private static byte[]? s_table;
-
-    /// <summary>The leaf-0x40000000 signature in EBX, ECX, EDX.</summary>
-    public const string Signature = "ParaVirtHV\0\0";
 
     public static void Apply(KvmDevice kvm, int vcpuFd)
     {
@@ -65,9 +63,8 @@ internal static unsafe class CpuidTable
             if ((function & 0xFFFF_FF00) != 0x4000_0000)
                 entries.Add(entry);
         }
-        byte[] sig = System.Text.Encoding.ASCII.GetBytes(Signature);
-        entries.Add(Entry(0x4000_0000, 0x4000_0001, BitConverter.ToUInt32(sig, 0), BitConverter.ToUInt32(sig, 4), BitConverter.ToUInt32(sig, 8)));
-        entries.Add(Entry(0x4000_0001, ParaVirt.Abi.AbiVersion.Current, 0, 0, 0));
+        entries.Add(Entry(HypervisorCpuid.SignatureLeaf, HypervisorCpuid.VersionLeaf, HypervisorCpuid.SignatureEbx, HypervisorCpuid.SignatureEcx, HypervisorCpuid.SignatureEdx));
+        entries.Add(Entry(HypervisorCpuid.VersionLeaf, AbiVersion.Current, 0, 0, 0));
         var table = new byte[HeaderSize + entries.Count * EntrySize];
         BitConverter.TryWriteBytes(table.AsSpan(0, 4), (uint)entries.Count);
         for (int i = 0; i < entries.Count; i++)

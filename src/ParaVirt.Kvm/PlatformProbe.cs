@@ -39,7 +39,7 @@ internal static class PlatformProbe
             CpuVendor: HostVendor(),
             CpuidFaultingAccepted: faultingAccepted,
             CpuidTraps: traps,
-            CpuidTableAnswers: signature == CpuidTable.Signature.TrimEnd('\0'),
+            CpuidTableAnswers: signature == Signature(HypervisorCpuid.SignatureEbx, HypervisorCpuid.SignatureEcx, HypervisorCpuid.SignatureEdx),
             NativeCpuidSignature: signature,
             RepOutswExitsPer256Words: outExits,
             RepInswExitsPer256Words: inExits);

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using ParaVirt.Abi;
+using ParaVirt.Abi.Legacy;
 using ParaVirt.Abi.Virtio;
 
 namespace ParaVirt.Core.Tests;
@@ -16,6 +17,39 @@ public class AbiTests
         Assert.That(AbiVersion.Major, Is.EqualTo(0));
         Assert.That(AbiVersion.Minor, Is.EqualTo(1));
         Assert.That(AbiVersion.Current, Is.EqualTo(0x0000_0001));
+    }
+
+    [Test]
+    public void HypervisorCpuidSignatureIsParaVirtHV()
+    {
+        byte[] signature = new byte[12];
+        BitConverter.TryWriteBytes(signature.AsSpan(0), HypervisorCpuid.SignatureEbx);
+        BitConverter.TryWriteBytes(signature.AsSpan(4), HypervisorCpuid.SignatureEcx);
+        BitConverter.TryWriteBytes(signature.AsSpan(8), HypervisorCpuid.SignatureEdx);
+        Assert.That(System.Text.Encoding.ASCII.GetString(signature), Is.EqualTo("ParaVirtHV\0\0"));
+        Assert.That(HypervisorCpuid.SignatureLeaf, Is.EqualTo(0x4000_0000));
+        Assert.That(HypervisorCpuid.VersionLeaf, Is.EqualTo(0x4000_0001));
+    }
+
+    [Test]
+    public void LegacyPlatformPortsAndAtaCodesAreThePcOnes()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(LegacyPorts.PitChannel0, Is.EqualTo(0x40));
+            Assert.That(LegacyPorts.PitControl, Is.EqualTo(0x43));
+            Assert.That(LegacyPorts.RtcIndex, Is.EqualTo(0x70));
+            Assert.That(LegacyPorts.Com1, Is.EqualTo(0x3F8));
+            Assert.That(LegacyPorts.PitInputHz, Is.EqualTo(1_193_182));
+            Assert.That(AtaRegisters.Data, Is.EqualTo(0x1F0));
+            Assert.That(AtaRegisters.Command, Is.EqualTo(0x1F7));
+            Assert.That(AtaRegisters.DeviceControl, Is.EqualTo(0x3F6));
+            Assert.That(AtaCommand.ReadSectors, Is.EqualTo(0x20));
+            Assert.That(AtaCommand.WriteSectors, Is.EqualTo(0x30));
+            Assert.That(AtaCommand.FlushCache, Is.EqualTo(0xE7));
+            Assert.That(AtaCommand.IdentifyDevice, Is.EqualTo(0xEC));
+            Assert.That(AtaStatus.Busy | AtaStatus.Ready | AtaStatus.DataRequest | AtaStatus.Error, Is.EqualTo(0xC9));
+        });
     }
 
     [Test]

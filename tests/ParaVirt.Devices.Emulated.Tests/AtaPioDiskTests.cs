@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO;
 using System.Text;
+using ParaVirt.Abi.Legacy;
 using ParaVirt.Core.Bus;
 using ParaVirt.Core.Storage;
 using ParaVirt.Devices.Emulated.Ata;

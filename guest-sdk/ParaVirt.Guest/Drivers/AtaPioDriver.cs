@@ -1,3 +1,5 @@
+using ParaVirt.Abi.Legacy;
+
 namespace ParaVirt.Guest.Drivers;
 
 /// <summary>
@@ -29,11 +31,14 @@ public sealed unsafe class AtaPioDriver
     /// <summary>Status polls before <see cref="DriverStatus.Timeout"/>.</summary>
     public const int PollLimit = 1_000_000;
 
-    private const ushort Data = 0x1F0, Error = 0x1F1, SectorCountPort = 0x1F2, LbaLow = 0x1F3, LbaMid = 0x1F4, LbaHigh = 0x1F5;
-    private const ushort DevicePort = 0x1F6, StatusCommand = 0x1F7, Control = 0x3F6;
-    private const byte StatusBusy = 0x80, StatusReady = 0x40, StatusFault = 0x20, StatusDrq = 0x08, StatusError = 0x01;
-    private const byte CommandRead = 0x20, CommandWrite = 0x30, CommandFlush = 0xE7, CommandIdentify = 0xEC;
-    private const byte DeviceLbaMaster = 0xE0, ControlNoInterrupts = 0x02;
+    private const ushort Data = AtaRegisters.Data, Error = AtaRegisters.Error, SectorCountPort = AtaRegisters.SectorCount;
+    private const ushort LbaLow = AtaRegisters.LbaLow, LbaMid = AtaRegisters.LbaMid, LbaHigh = AtaRegisters.LbaHigh;
+    private const ushort DevicePort = AtaRegisters.Device, StatusCommand = AtaRegisters.Command, Control = AtaRegisters.DeviceControl;
+    private const byte StatusBusy = AtaStatus.Busy, StatusReady = AtaStatus.Ready, StatusFault = AtaStatus.DeviceFault;
+    private const byte StatusDrq = AtaStatus.DataRequest, StatusError = AtaStatus.Error;
+    private const byte CommandRead = AtaCommand.ReadSectors, CommandWrite = AtaCommand.WriteSectors;
+    private const byte CommandFlush = AtaCommand.FlushCache, CommandIdentify = AtaCommand.IdentifyDevice;
+    private const byte DeviceLbaMaster = AtaRegisters.DeviceLbaMaster, ControlNoInterrupts = AtaRegisters.ControlNoInterrupt;
 
     private ushort* _identify;
 

@@ -1,3 +1,5 @@
+using ParaVirt.Abi.Legacy;
+
 namespace ParaVirt.Guest;
 
 /// <summary>
@@ -13,7 +15,7 @@ namespace ParaVirt.Guest;
 public static class PitClock
 {
     /// <summary>The PIT's input clock, Hz.</summary>
-    public const ulong InputHz = 1_193_182;
+    public const ulong InputHz = LegacyPorts.PitInputHz;
 
     private const uint Period = 0x10000;
     private static bool s_started;
@@ -45,9 +47,9 @@ public static class PitClock
     private static void Start()
     {
         s_started = true;
-        Cpu.OutByte(0x43, 0xB4); // channel 2, lobyte/hibyte, mode 2, binary
-        Cpu.OutByte(0x42, 0);
-        Cpu.OutByte(0x42, 0);    // 0 = 65536
+        Cpu.OutByte(LegacyPorts.PitControl, 0xB4); // channel 2, lobyte/hibyte, mode 2, binary
+        Cpu.OutByte(LegacyPorts.PitChannel2, 0);
+        Cpu.OutByte(LegacyPorts.PitChannel2, 0);    // 0 = 65536
         // Calibrate the TSC against about 10 ms of PIT ticks (read well within one wrap).
         uint first = Latch(out ulong tsc0);
         uint last = first;
@@ -67,10 +69,10 @@ public static class PitClock
 
     private static uint Latch(out ulong tsc)
     {
-        Cpu.OutByte(0x43, 0x80); // latch channel 2
+        Cpu.OutByte(LegacyPorts.PitControl, 0x80); // latch channel 2
         tsc = Cpu.ReadTsc();
-        uint low = Cpu.InByte(0x42);
-        uint count = low | ((uint)Cpu.InByte(0x42) << 8);
+        uint low = Cpu.InByte(LegacyPorts.PitChannel2);
+        uint count = low | ((uint)Cpu.InByte(LegacyPorts.PitChannel2) << 8);
         return count == 0 ? Period : count;
     }
 }

@@ -1,5 +1,6 @@
 using Internal.Runtime;
 using ParaVirt.Abi;
+using ParaVirt.Abi.Legacy;
 
 namespace ParaVirt.Guest;
 
@@ -41,9 +42,9 @@ public static unsafe class Timer
         if (ticks > 0xFFFF)
             ticks = 0xFFFF;
         Cpu.DisableInterrupts();
-        Cpu.OutByte(0x43, 0x30);                  // channel 0, lobyte/hibyte, mode 0
-        Cpu.OutByte(0x40, (byte)ticks);
-        Cpu.OutByte(0x40, (byte)(ticks >> 8));
+        Cpu.OutByte(LegacyPorts.PitControl, 0x30);                  // channel 0, lobyte/hibyte, mode 0
+        Cpu.OutByte(LegacyPorts.PitChannel0, (byte)ticks);
+        Cpu.OutByte(LegacyPorts.PitChannel0, (byte)(ticks >> 8));
         while (Events.TimerEvents == before)
             SafeHalt();                           // sti; hlt: the interrupt cannot slip in between
         Cpu.DisableInterrupts();

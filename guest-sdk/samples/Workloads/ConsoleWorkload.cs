@@ -1,3 +1,4 @@
+using ParaVirt.Abi.Legacy;
 using ParaVirt.Guest.Drivers;
 using ParaVirt.Workloads;
 
@@ -14,7 +15,7 @@ internal static unsafe class ConsoleWorkload
     public static int Run(long operations)
     {
 #if PARAVIRT_FULL
-        var uart = new Uart16550Driver(0x3F8);
+        var uart = new Uart16550Driver(LegacyPorts.Com1);
         int s = uart.Initialize();
         if (s < 0)
             return Report.Failure("uart init", s, WorkloadProtocol.ExitDeviceInitFailed);

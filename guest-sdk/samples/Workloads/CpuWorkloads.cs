@@ -121,9 +121,9 @@ internal static unsafe class CpuWorkloads
         Measurement.Start(operations);
         for (long i = 0; i < operations; i++)
         {
-            Cpu.Cpuid(0x4000_0000, 0, answer);
+            Cpu.Cpuid(HypervisorCpuid.SignatureLeaf, 0, answer);
             // "ParaVirtHV\0\0" in EBX, ECX, EDX.
-            differing += answer[1] != 0x61726150u || answer[2] != 0x74726956u || answer[3] != 0x5648u ? 1UL : 0UL;
+            differing += answer[1] != HypervisorCpuid.SignatureEbx || answer[2] != HypervisorCpuid.SignatureEcx || answer[3] != HypervisorCpuid.SignatureEdx ? 1UL : 0UL;
         }
         Measurement.Stop(operations);
         if (differing == (ulong)operations)

@@ -15,7 +15,7 @@ namespace ParaVirt.Cpu.Emulation;
 internal sealed class CpuidEmulator
 {
     /// <summary>The hypervisor range's first and last leaf.</summary>
-    public const uint HypervisorBase = 0x4000_0000, HypervisorMax = 0x4000_0001;
+    public const uint HypervisorBase = HypervisorCpuid.SignatureLeaf, HypervisorMax = HypervisorCpuid.VersionLeaf;
 
     private readonly Dictionary<ulong, (uint Eax, uint Ebx, uint Ecx, uint Edx)> _cache = new();
     private readonly uint _maxBasic, _maxExtended;
@@ -58,7 +58,7 @@ internal sealed class CpuidEmulator
     private (uint, uint, uint, uint) Compute(uint leaf, uint subleaf)
     {
         if (leaf == HypervisorBase)
-            return (HypervisorMax, Sig(0), Sig(4), Sig(8));
+            return (HypervisorMax, HypervisorCpuid.SignatureEbx, HypervisorCpuid.SignatureEcx, HypervisorCpuid.SignatureEdx);
         if (leaf == HypervisorMax)
             return (AbiVersion.Current, 0, 0, 0);
         bool basic = leaf <= _maxBasic;
@@ -73,11 +73,5 @@ internal sealed class CpuidEmulator
             ecx &= ~((1u << 5) | (1u << 3)); // no VMX, no MONITOR/MWAIT
         }
         return (eax, ebx, ecx, edx);
-    }
-
-    private static uint Sig(int offset)
-    {
-        const string Signature = "ParaVirtHV\0\0";
-        return Signature[offset] | ((uint)Signature[offset + 1] << 8) | ((uint)Signature[offset + 2] << 16) | ((uint)Signature[offset + 3] << 24);
     }
 }

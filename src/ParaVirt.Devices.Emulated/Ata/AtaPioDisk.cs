@@ -1,4 +1,5 @@
 using System;
+using ParaVirt.Abi.Legacy;
 using ParaVirt.Core.Bus;
 using ParaVirt.Core.Storage;
 
@@ -61,17 +62,17 @@ namespace ParaVirt.Devices.Emulated.Ata;
 public sealed class AtaPioDisk : IBusDevice
 {
     /// <summary>Base port of the primary channel's command block.</summary>
-    public const ushort CommandBlockBase = 0x1F0;
+    public const ushort CommandBlockBase = AtaRegisters.CommandBlockBase;
 
     /// <summary>Ports in the command block.</summary>
-    public const int CommandBlockLength = 8;
+    public const int CommandBlockLength = AtaRegisters.CommandBlockLength;
 
     /// <summary>The primary channel's control block port (Alternate Status / Device Control).</summary>
-    public const ushort ControlBlockPort = 0x3F6;
+    public const ushort ControlBlockPort = AtaRegisters.DeviceControl;
 
     private const byte Idle = AtaStatus.Ready | AtaStatus.SeekComplete;
-    private const byte DeviceSelectBit = 0x10, LbaModeBit = 0x40;
-    private const byte ControlNoInterrupt = 0x02, ControlSoftReset = 0x04;
+    private const byte DeviceSelectBit = AtaRegisters.DeviceSelect1, LbaModeBit = AtaRegisters.DeviceLba;
+    private const byte ControlNoInterrupt = AtaRegisters.ControlNoInterrupt, ControlSoftReset = AtaRegisters.ControlSoftReset;
 
     private enum TransferKind : byte { None, PioIn, PioOut }
 
@@ -365,7 +366,7 @@ public sealed class AtaPioDisk : IBusDevice
         if (Device1Selected)
         {
             // The absent device 1 executes nothing; device 0 answers EXECUTE DEVICE DIAGNOSTIC for both.
-            if (command == 0x90)
+            if (command == AtaCommand.ExecuteDeviceDiagnostic)
                 ExecuteDiagnostic();
             return;
         }
@@ -375,17 +376,17 @@ public sealed class AtaPioDisk : IBusDevice
         _error = 0;
         switch (command)
         {
-            case 0xEC:
+            case AtaCommand.IdentifyDevice:
                 AtaIdentify.Build(_block, _geometry, _model, _serial, _firmware);
                 StartPioIn(0, 1, fromDisk: false);
                 break;
-            case 0x20:
-            case 0x21:
+            case AtaCommand.ReadSectors:
+            case AtaCommand.ReadSectorsNoRetry:
                 if (TryDecodeRange(out ulong readStart, out int readCount))
                     StartPioIn(readStart, readCount, fromDisk: true);
                 break;
-            case 0x30:
-            case 0x31:
+            case AtaCommand.WriteSectors:
+            case AtaCommand.WriteSectorsNoRetry:
                 if (_disk.ReadOnly)
                     Fail(0, AtaError.Aborted);
                 else if (TryDecodeRange(out ulong writeStart, out int writeCount))
@@ -397,32 +398,32 @@ public sealed class AtaPioDisk : IBusDevice
                     _status = Idle | AtaStatus.DataRequest; // first block requested without an interrupt
                 }
                 break;
-            case 0x40:
-            case 0x41:
+            case AtaCommand.ReadVerifySectors:
+            case AtaCommand.ReadVerifySectorsNoRetry:
                 if (TryDecodeRange(out _, out _))
                     Complete();
                 break;
-            case 0xE7:
+            case AtaCommand.FlushCache:
                 if (_disk.TryFlush())
                     Complete();
                 else
                     Fail(AtaStatus.DeviceFault, AtaError.Aborted);
                 break;
-            case 0x90:
+            case AtaCommand.ExecuteDeviceDiagnostic:
                 ExecuteDiagnostic();
                 break;
-            case 0x91:
+            case AtaCommand.InitializeDeviceParameters:
                 InitializeDeviceParameters();
                 break;
-            case 0xEF:
+            case AtaCommand.SetFeatures:
                 SetFeatures();
                 break;
-            case 0x10:
-            case 0xE0:
-            case 0xE1:
+            case AtaCommand.Recalibrate:
+            case AtaCommand.StandbyImmediate:
+            case AtaCommand.IdleImmediate:
                 Complete();
                 break;
-            case 0xE5:
+            case AtaCommand.CheckPowerMode:
                 _sectorCount = 0xFF; // active or idle
                 Complete();
                 break;

@@ -1,4 +1,5 @@
 using System;
+using ParaVirt.Abi.Legacy;
 using ParaVirt.Core.Bus;
 using ParaVirt.Devices.Emulated.Timing;
 
@@ -41,13 +42,13 @@ namespace ParaVirt.Devices.Emulated.Pit;
 public sealed class Pit8254 : IBusDevice
 {
     /// <summary>The first port (counter 0).</summary>
-    public const ushort BasePort = 0x40;
+    public const ushort BasePort = LegacyPorts.PitChannel0;
 
     /// <summary>Ports the PIT claims (three counters and the control word register).</summary>
     public const int PortCount = 4;
 
     /// <summary>The input clock, Hz.</summary>
-    public const long InputHz = 1_193_182;
+    public const long InputHz = (long)LegacyPorts.PitInputHz;
 
     private readonly IClock _clock;
     private readonly PitChannel[] _channels = [new PitChannel(), new PitChannel(), new PitChannel()];

@@ -1,4 +1,5 @@
 using System;
+using ParaVirt.Abi.Legacy;
 using ParaVirt.Core.Bus;
 using ParaVirt.Devices.Emulated.Timing;
 
@@ -38,7 +39,7 @@ namespace ParaVirt.Devices.Emulated.Rtc;
 public sealed class CmosRtc : IBusDevice
 {
     /// <summary>The index port.</summary>
-    public const ushort BasePort = 0x70;
+    public const ushort BasePort = LegacyPorts.RtcIndex;
 
     /// <summary>Ports the RTC claims (index and data).</summary>
     public const int PortCount = 2;

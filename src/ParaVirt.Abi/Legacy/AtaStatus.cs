@@ -1,4 +1,4 @@
-namespace ParaVirt.Devices.Emulated.Ata;
+namespace ParaVirt.Abi.Legacy;
 
 /// <summary>Bits of the ATA Status and Alternate Status registers (ATA/ATAPI-6 §7.15).</summary>
 /// <example>

@@ -1,4 +1,4 @@
-namespace ParaVirt.Devices.Emulated.Ata;
+namespace ParaVirt.Abi.Legacy;
 
 /// <summary>Bits of the ATA Error register after a failed command (ATA/ATAPI-6 §7.9).</summary>
 /// <example>
