@@ -1,8 +1,8 @@
 namespace ParaVirt.Workloads;
 
 /// <summary>
-/// The contract between the workloads guest and the host's runner, compiled into both (the guest
-/// from guest-sdk/samples/Workloads, the host by a linked source in src/ParaVirt.Workloads): the
+/// The contract between the workloads guest and the host's runner, compiled into both (the host
+/// owns it in src/ParaVirt.Workloads/Protocol; guest-sdk/samples/Workloads links the source): the
 /// measurement hypercalls, the guest's exit codes, the request size of the block workloads and the
 /// console workload's byte stream.
 /// </summary>
