@@ -1,5 +1,5 @@
 using ParaVirt.Abi;
-using ParaVirt.Core.HostCalls;
+using ParaVirt.HostCalls;
 using static ParaVirt.HostCalls.Tests.Messages;
 
 namespace ParaVirt.HostCalls.Tests;

@@ -1,5 +1,5 @@
 using ParaVirt.Abi;
-using ParaVirt.Core.HostCalls;
+using ParaVirt.HostCalls;
 
 namespace ParaVirt.HostCalls.Tests;
 

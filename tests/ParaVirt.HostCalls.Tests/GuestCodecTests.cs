@@ -1,9 +1,9 @@
-using ParaVirt.Abi;
 using System.Buffers;
-using MessagePack;
-using ParaVirt.Guest;
 using GuestStatus = ParaVirt.Guest.HostCallResult;
 using HostStatus = ParaVirt.Abi.HostCallStatus;
+using MessagePack;
+using ParaVirt.Abi;
+using ParaVirt.Guest;
 
 namespace ParaVirt.HostCalls.Tests;
 

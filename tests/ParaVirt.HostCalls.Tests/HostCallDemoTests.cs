@@ -1,8 +1,8 @@
 using System.IO;
 using System.IO.Pipelines;
 using System.Text;
-using ParaVirt.Core.HostCalls;
 using ParaVirt.Core.Machine;
+using ParaVirt.HostCalls;
 using ParaVirt.Image;
 using ParaVirt.Kvm;
 

@@ -1,4 +1,4 @@
-using ParaVirt.Core.HostCalls;
+using ParaVirt.HostCalls;
 
 namespace ParaVirt.HostCalls.Tests;
 

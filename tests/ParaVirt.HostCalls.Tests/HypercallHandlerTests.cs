@@ -1,7 +1,7 @@
 using ParaVirt.Abi;
-using ParaVirt.Core.HostCalls;
 using ParaVirt.Core.Hypercalls;
 using ParaVirt.Core.Machine;
+using ParaVirt.HostCalls;
 
 namespace ParaVirt.HostCalls.Tests;
 

@@ -1,8 +1,8 @@
 using System.Runtime.InteropServices;
 using ParaVirt.Abi;
-using ParaVirt.Core.HostCalls;
 using ParaVirt.Core.Hypercalls;
 using ParaVirt.Core.Machine;
+using ParaVirt.HostCalls;
 
 namespace ParaVirt.HostCalls.Tests;
 

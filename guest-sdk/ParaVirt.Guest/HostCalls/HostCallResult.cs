@@ -2,7 +2,7 @@ namespace ParaVirt.Guest;
 
 /// <summary>
 /// What a host call returned (docs/host-calls.md). 0 is success. The response statuses have the
-/// same values as the host's <c>ParaVirt.Core.HostCalls.HostCallResult</c> (a test pins them); the
+/// same values as the host's <c>ParaVirt.HostCalls.HostCallResult</c> (a test pins them); the
 /// hypercall statuses come from the hypercall itself or from the guest's own checks, before or
 /// instead of a response.
 /// </summary>

@@ -1,5 +1,5 @@
 using System;
-using ParaVirt.Core.HostCalls;
+using ParaVirt.HostCalls;
 
 namespace ParaVirt.Cli.Commands;
 

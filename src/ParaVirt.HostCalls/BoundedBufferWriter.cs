@@ -1,7 +1,7 @@
 using System;
 using System.Buffers;
 
-namespace ParaVirt.Core.HostCalls;
+namespace ParaVirt.HostCalls;
 
 /// <summary>
 /// An <see cref="IBufferWriter{T}"/> over a reusable array that refuses to grow past a limit: a

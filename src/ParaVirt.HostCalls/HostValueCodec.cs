@@ -6,7 +6,7 @@ using System.Text;
 using System.Text.Unicode;
 using MessagePack;
 
-namespace ParaVirt.Core.HostCalls;
+namespace ParaVirt.HostCalls;
 
 /// <summary>
 /// Reads and writes the .NET types host functions may take and return (<see cref="long"/>,

@@ -5,7 +5,7 @@ using ParaVirt.Abi;
 using ParaVirt.Core.Hypercalls;
 using ParaVirt.Core.Machine;
 
-namespace ParaVirt.Core.HostCalls;
+namespace ParaVirt.HostCalls;
 
 /// <summary>
 /// The .NET functions a guest may call by name through the <see cref="Hypercall.HostCall"/>

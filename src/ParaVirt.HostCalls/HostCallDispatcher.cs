@@ -7,7 +7,7 @@ using ParaVirt.Abi;
 using ParaVirt.Core.Hypercalls;
 using ParaVirt.Core.Machine;
 
-namespace ParaVirt.Core.HostCalls;
+namespace ParaVirt.HostCalls;
 
 /// <summary>
 /// Decodes one host-call request, runs the named function of a <see cref="HostFunctionTable"/>,

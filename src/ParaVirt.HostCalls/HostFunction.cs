@@ -2,7 +2,7 @@ using ParaVirt.Abi;
 using System;
 using MessagePack;
 
-namespace ParaVirt.Core.HostCalls;
+namespace ParaVirt.HostCalls;
 
 /// <summary>
 /// One registered host function: its name, its parameter count, and how to decode its arguments,

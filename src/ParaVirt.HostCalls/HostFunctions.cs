@@ -2,7 +2,7 @@ using ParaVirt.Abi;
 using System;
 using MessagePack;
 
-namespace ParaVirt.Core.HostCalls;
+namespace ParaVirt.HostCalls;
 
 // The generic host functions, one class per arity. Each reads its arguments in order with
 // HostValueCodec, stops at the first bad one, and calls the delegate only with all of them.
