@@ -2,8 +2,8 @@ using System;
 using System.IO;
 using Iced.Intel;
 using ParaVirt.Core.Machine;
-using ParaVirt.Kvm;
 using ParaVirt.Kvm.Platform;
+using ParaVirt.Vmm;
 
 namespace ParaVirt.Benchmarks;
 
@@ -12,14 +12,14 @@ internal static class GuestCode
 {
     public const ulong Entry = KvmPlatform.GuestRamStart;
 
-    /// <summary>Creates a 4 MiB KVM VM whose vCPU enters the code <paramref name="build"/> emits.</summary>
+    /// <summary>Creates a bare 4 MiB machine on the default engine (<see cref="Engines.Default"/>) whose vCPU enters the code <paramref name="build"/> emits.</summary>
     public static VirtualMachine CreateVm(Action<Assembler> build, VmOptions? options = null)
     {
         var a = new Assembler(64);
         build(a);
         var stream = new MemoryStream();
         a.Assemble(new StreamCodeWriter(stream), Entry);
-        var vm = new VirtualMachine(new KvmHypervisor(), options ?? new VmOptions { MemorySize = 4UL << 20 });
+        VirtualMachine vm = MachineBuilder.Create(Engines.Default).WithVmOptions(options ?? new VmOptions { MemorySize = 4UL << 20 }).Build().Vm;
         vm.Memory.TryWrite(Entry, stream.ToArray());
         vm.PrepareEntry(Entry);
         return vm;

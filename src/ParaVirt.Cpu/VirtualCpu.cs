@@ -12,13 +12,15 @@ using ParaVirt.Cpu.Para;
 using ParaVirt.Cpu.Timekeeping;
 using ParaVirt.Devices.Emulated.Pit;
 using ParaVirt.Devices.Emulated.Rtc;
+using ParaVirt.Devices.Emulated.Timing;
 using ParaVirt.Core.Engine;
 
 namespace ParaVirt.Cpu;
 
 /// <summary>
 /// CPU virtualization of one VM: the virtual CPU state, pending virtual interrupts, timers, the
-/// PV clock and the emulated PIT/RTC, and delivery of interrupts into the CPL3 guest. Created by
+/// PV clock, the emulated PIT/RTC it is given (it creates no devices), and delivery of interrupts
+/// into the CPL3 guest. Created by
 /// <see cref="CpuVirtualization.Attach"/>; it is the VM's <see cref="IResumeHook"/> (and, in full
 /// mode, its trap handler).
 /// </summary>
@@ -33,7 +35,7 @@ namespace ParaVirt.Cpu;
 /// KVM completes those instructions on re-entry and checks RIP.</para>
 /// </remarks>
 /// <example><code>
-/// VirtualCpu cpu = CpuVirtualization.Attach(vm, VirtualizationMode.Full);
+/// VirtualCpu cpu = MachineBuilder.Create().WithMode(VirtualizationMode.Full).Build().Cpu!;
 /// cpu.RegisterEventSource();          // a device will raise line 1
 /// cpu.Raise(1);                       // from the device's thread: delivered as vector 0x21
 /// </code></example>
@@ -45,19 +47,21 @@ public sealed unsafe class VirtualCpu : IResumeHook, IDisposable
     private const long PollIntervalNs = 1_000_000;
 
     private readonly VirtualMachine _vm;
-    private readonly HostClock _clock = new();
+    private readonly IClock _clock;
     private readonly DeadlineKicker _kicker;
     private readonly ManualResetEventSlim _wake = new(false, 0);
     private readonly SharedInfo* _shared;
     private long _pendingLines;
     private int _eventSources;
     private long _timerDeadline; // para one-shot timer, system ns; 0 = none; vCPU thread only
-    private bool _pitClockKnown;
 
-    internal VirtualCpu(VirtualMachine vm, VirtualizationMode mode)
+    internal VirtualCpu(VirtualMachine vm, VirtualizationMode mode, IClock clock, Pit8254? pit, CmosRtc? rtc)
     {
         _vm = vm;
         Mode = mode;
+        _clock = clock;
+        Pit = pit;
+        Rtc = rtc;
         _kicker = new DeadlineKicker(vm, _clock, CouldTakeInterrupt);
         ulong sharedAddress = vm.Layout.SharedInfoPage;
         if (sharedAddress != 0 && vm.WritableMemory.TryGetSpan(sharedAddress, 4096, out Span<byte> page))
@@ -74,11 +78,11 @@ public sealed unsafe class VirtualCpu : IResumeHook, IDisposable
     /// <summary>The virtual MSR file and its grant list (full mode).</summary>
     public MsrFile Msrs { get; } = new();
 
-    /// <summary>The emulated PIT the full-mode guest's timers run on, or null.</summary>
-    public Pit8254? Pit { get; private set; }
+    /// <summary>The emulated PIT the full-mode guest's timers run on (counting on this CPU's clock), or null.</summary>
+    public Pit8254? Pit { get; }
 
-    /// <summary>The emulated CMOS RTC, or null.</summary>
-    public CmosRtc? Rtc { get; private set; }
+    /// <summary>The emulated CMOS RTC (full mode), or null.</summary>
+    public CmosRtc? Rtc { get; }
 
     /// <summary>The trap emulator (full mode), also installed as the VM's trap handler.</summary>
     public TrapEmulator? Emulator { get; internal set; }
@@ -100,32 +104,11 @@ public sealed unsafe class VirtualCpu : IResumeHook, IDisposable
 
     internal PvClockPublisher PvClock { get; }
 
-    internal HostClock Clock => _clock;
+    internal IClock Clock => _clock;
 
     internal VirtualMachine Machine => _vm;
 
     internal SharedInfo* Shared => _shared;
-
-    /// <summary>Registers the emulated PIT and RTC on the port bus, on this VM's clock, unless ports 0x40/0x70 are already claimed (then the PIT found there is used).</summary>
-    internal void AttachLegacyTimers()
-    {
-        if (_vm.PortBus.Resolve(Pit8254.BasePort, 1, out _) is Pit8254 existing)
-        {
-            Pit = existing; // someone else's clock: deadlines unknown, polled instead
-            return;
-        }
-        if (_vm.PortBus.Resolve(Pit8254.BasePort, 1, out _) is null)
-        {
-            Pit = new Pit8254(_clock);
-            _vm.PortBus.Register(Pit8254.BasePort, Pit8254.PortCount, Pit);
-            _pitClockKnown = true;
-        }
-        if (_vm.PortBus.Resolve(CmosRtc.BasePort, 1, out _) is null)
-        {
-            Rtc = new CmosRtc(_clock, DateTime.UtcNow);
-            _vm.PortBus.Register(CmosRtc.BasePort, CmosRtc.PortCount, Rtc);
-        }
-    }
 
     /// <summary>
     /// True when cpuid traps and the trap emulator answers it: the engine accepted CPUID faulting
@@ -225,16 +208,12 @@ public sealed unsafe class VirtualCpu : IResumeHook, IDisposable
             Interlocked.Or(ref _pendingLines, 1);
     }
 
-    /// <summary>The earliest timer deadline (system ns), long.MaxValue if none is known; a PIT on a foreign clock is polled.</summary>
+    /// <summary>The earliest timer deadline (system ns), long.MaxValue if none is known.</summary>
     internal long NextDeadline()
     {
         long next = _timerDeadline != 0 ? _timerDeadline : long.MaxValue;
         if (Pit is { } pit && pit.TryGetNextDeadline(out long pitNs))
-        {
-            if (!_pitClockKnown)
-                pitNs = _clock.NowNanoseconds + 50_000; // foreign clock: poll every 50 µs
-            next = Math.Min(next, pitNs);
-        }
+            next = Math.Min(next, pitNs); // the PIT counts on this CPU's clock: its deadline is system time
         return next;
     }
 

@@ -6,7 +6,7 @@ namespace ParaVirt.Cpu;
 /// the real vCPU (which stays at CPL3 on the host's own tables).
 /// </summary>
 /// <example><code>
-/// var vcpu = CpuVirtualization.Attach(vm, VirtualizationMode.Full);
+/// var vcpu = machine.Cpu!; // from MachineBuilder.Create().WithMode(VirtualizationMode.Full).Build()
 /// bool interruptsOn = vcpu.State.InterruptsEnabled;   // after the guest's sti
 /// </code></example>
 public sealed class VirtualCpuState

@@ -24,9 +24,9 @@ namespace ParaVirt.Devices.Emulated;
 /// </remarks>
 /// <example>
 /// <code>
+/// // what ParaVirt.Vmm's MachineBuilder does for a full-mode machine (the devices' one owner):
 /// var options = new VmOptions { ConsoleOutput = pipe.Writer, OpenPorts = LegacyPlatform.PortsFor(withDisk: true) };
-/// using var vm = new VirtualMachine(engine, options);
-/// LegacyDevices devices = LegacyPlatform.Attach(vm, DiskImage.Open("disk.img"), new SystemClock());
+/// LegacyDevices devices = LegacyPlatform.Attach(vm, DiskImage.Open("disk.img"), clock);
 /// </code>
 /// </example>
 public static class LegacyPlatform

@@ -6,7 +6,7 @@ namespace ParaVirt.Image;
 /// <summary>
 /// A guest image in memory: what a .pvimg file holds (see docs/image-format.md). Produced by
 /// <see cref="ElfLinker"/> or <see cref="PvImageReader"/>, written by <see cref="PvImageWriter"/>,
-/// placed in a VM by <see cref="ImageLoader"/>.
+/// placed in a VM by <c>ImageLoader</c> (ParaVirt.Vmm).
 /// </summary>
 /// <example><code>
 /// PvImage image = PvImageReader.ReadFile("Hello.pvimg");

@@ -9,13 +9,16 @@ namespace ParaVirt.Kvm;
 /// <example>
 /// <code>
 /// if (!KvmHypervisor.IsAvailable(out string why)) { Console.Error.WriteLine(why); return 1; }
-/// using var vm = new VirtualMachine(new KvmHypervisor(), new VmOptions());
+/// using Machine machine = MachineBuilder.Create(new KvmHypervisor()).Build(); // or MachineBuilder.Create("kvm")
 /// </code>
 /// </example>
 public sealed class KvmHypervisor : IHypervisor
 {
+    /// <summary>This engine's name, as <c>ParaVirt.Vmm.Engines</c> registers it and measurements report it.</summary>
+    public const string EngineName = "kvm";
+
     /// <inheritdoc />
-    public string Name => "kvm";
+    public string Name => EngineName;
 
     /// <summary>Whether KVM can run ParaVirt guests here; if not, <paramref name="reason"/> says why in one line.</summary>
     public static bool IsAvailable(out string reason)

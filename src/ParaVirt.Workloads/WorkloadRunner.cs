@@ -6,17 +6,17 @@ using System.Text;
 using System.Threading.Tasks;
 using ParaVirt.Core.Machine;
 using ParaVirt.Core.Storage;
-using ParaVirt.Cpu;
 using ParaVirt.Image;
-using ParaVirt.Kvm;
+using ParaVirt.Vmm;
 
 namespace ParaVirt.Workloads;
 
 /// <summary>
-/// Runs one workload in one mode on KVM and measures it: builds the VM (the mode's devices over a
-/// disk file, <see cref="CpuVirtualization.Attach"/>, the measurement markers), loads the mode's
-/// image with the command line <c>"&lt;workload&gt; &lt;operations&gt;"</c>, runs it, drains the console, checks
-/// the outcome and cleans up its temporary files.
+/// Runs one workload in one mode on the default engine (<see cref="Engines.Default"/>) and measures
+/// it: builds the machine with <see cref="MachineBuilder"/> (the mode's platform over a disk file,
+/// CPU virtualization, the mode's image with the command line <c>"&lt;workload&gt; &lt;operations&gt;"</c>),
+/// adds the measurement markers, runs it, drains the console, checks the outcome and cleans up its
+/// temporary files.
 /// </summary>
 /// <example><code>
 /// var runner = new WorkloadRunner();
@@ -29,8 +29,8 @@ public sealed class WorkloadRunner
     /// <summary>Bytes of disk for a workload that does not use it.</summary>
     public const long SpareDiskBytes = 1 << 20;
 
-    /// <summary>Whether KVM is usable here, and why not.</summary>
-    public static bool IsAvailable(out string reason) => KvmHypervisor.IsAvailable(out reason);
+    /// <summary>Whether the default engine is usable here, and why not.</summary>
+    public static bool IsAvailable(out string reason) => Engines.IsAvailable(Engines.Default, out reason);
 
     /// <summary>Runs <paramref name="workload"/> in <paramref name="mode"/>.</summary>
     /// <exception cref="WorkloadException">The image is missing or invalid, or the disk file cannot be prepared.</exception>
@@ -80,22 +80,29 @@ public sealed class WorkloadRunner
         string? limitation;
         try
         {
-            using var vm = new VirtualMachine(new KvmHypervisor(), WorkloadPlatform.VmOptions(mode, pipe.Writer, options.MemorySize));
-            limitation = workload.HostLimitation?.Invoke(vm.Engine.Behaviour, mode);
-            CpuVirtualization.Attach(vm, mode);
-            WorkloadPlatform.Attach(vm, mode, disk);
-            window.Register(vm);
-            vm.CommandLine = Encoding.ASCII.GetBytes($"{workload.Name} {operations}");
+            Machine machine;
             try
             {
-                ImageLoader.Load(vm, image);
+                machine = MachineBuilder.Create(Engines.Default)
+                    .WithMemory(options.MemorySize)
+                    .WithMode(mode)
+                    .WithConsole(pipe.Writer)
+                    .WithDisk(disk)
+                    .WithCommandLine(Encoding.ASCII.GetBytes($"{workload.Name} {operations}"))
+                    .WithImage(image)
+                    .Build();
             }
             catch (InvalidImageException ex)
             {
                 throw new WorkloadException($"{WorkloadImages.FileName(mode)}: {ex.Message}", ex);
             }
-            stop = vm.Run(options.Timeout);
-            totalExits = vm.Exits.Total;
+            using (machine)
+            {
+                limitation = workload.HostLimitation?.Invoke(machine.Vm.Engine.Behaviour, mode);
+                window.Register(machine.Vm);
+                stop = machine.Run(options.Timeout);
+                totalExits = machine.Vm.Exits.Total;
+            }
         }
         finally
         {

@@ -1,6 +1,6 @@
 using System.IO;
 using ParaVirt.Image;
-using ParaVirt.Kvm;
+using ParaVirt.Vmm;
 
 namespace ParaVirt.Cli.Tests;
 
@@ -82,7 +82,7 @@ public class ImageErrorTests
     public void AnImageTooBigForTheMemory()
     {
         // Loading needs a VM, so this case needs KVM: without it the run stops earlier (exit 3).
-        if (!KvmHypervisor.IsAvailable(out string reason))
+        if (!Engines.IsAvailable(Engines.Default, out string reason))
             Assert.Ignore($"KVM is not usable here: {reason}");
         // Hello with 8 MiB of bss: a valid image that 4 MiB of RAM cannot hold.
         PvImage hello = PvImageReader.ReadFile(Paravirt.HelloImage);

@@ -1,4 +1,5 @@
 using ParaVirt.Kvm;
+using ParaVirt.Vmm;
 
 namespace ParaVirt.Cli.Tests;
 
@@ -8,7 +9,7 @@ public class KvmTests
     [SetUp]
     public void RequireKvm()
     {
-        if (!KvmHypervisor.IsAvailable(out string reason))
+        if (!Engines.IsAvailable(Engines.Default, out string reason))
             Assert.Ignore($"KVM is not usable here: {reason}");
     }
 

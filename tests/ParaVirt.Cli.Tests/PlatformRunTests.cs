@@ -1,5 +1,5 @@
 using System.IO;
-using ParaVirt.Kvm;
+using ParaVirt.Vmm;
 
 namespace ParaVirt.Cli.Tests;
 
@@ -25,7 +25,7 @@ public class PlatformRunTests
 
     private static void RequireKvm()
     {
-        if (!KvmHypervisor.IsAvailable(out string reason))
+        if (!Engines.IsAvailable(Engines.Default, out string reason))
             Assert.Ignore($"KVM is not usable here: {reason}");
     }
 

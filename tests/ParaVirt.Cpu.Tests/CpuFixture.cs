@@ -1,8 +1,8 @@
 using System.IO;
 using Iced.Intel;
 using ParaVirt.Core.Machine;
-using ParaVirt.Kvm;
 using ParaVirt.Kvm.Platform;
+using ParaVirt.Vmm;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace ParaVirt.Cpu.Tests;
@@ -28,7 +28,7 @@ public abstract class CpuFixture
     [SetUp]
     public void RequireKvm()
     {
-        if (!KvmHypervisor.IsAvailable(out string reason))
+        if (!Engines.IsAvailable(Engines.Default, out string reason))
             Assert.Ignore($"KVM is not usable here: {reason}");
     }
 
@@ -49,16 +49,20 @@ public abstract class CpuFixture
         a.call(r11);
     }
 
-    /// <summary>Creates a VM with CPU virtualization in <paramref name="mode"/> whose vCPU enters <paramref name="build"/>'s code.</summary>
+    /// <summary>
+    /// Creates a machine of <paramref name="mode"/> (its platform and CPU virtualization, from
+    /// <see cref="MachineBuilder"/>) whose vCPU enters <paramref name="build"/>'s code. Only
+    /// <paramref name="openPorts"/> pass the I/O bitmap (none by default: port I/O traps and is emulated).
+    /// </summary>
     protected static (VirtualMachine Vm, VirtualCpu Cpu) CreateVm(VirtualizationMode mode, Action<Assembler> build, IReadOnlyList<ushort>? openPorts = null)
     {
-        var vm = new VirtualMachine(new KvmHypervisor(), new VmOptions { MemorySize = 8UL << 20, OpenPorts = openPorts ?? [] });
+        Machine machine = MachineBuilder.Create(Engines.Default).WithMemory(8UL << 20).WithMode(mode).WithOpenPorts(openPorts ?? []).Build();
+        VirtualMachine vm = machine.Vm;
         try
         {
-            VirtualCpu cpu = CpuVirtualization.Attach(vm, mode);
             Assert.That(vm.Memory.TryWrite(CodeAddress, Assemble(build, CodeAddress)), Is.True);
             vm.PrepareEntry(CodeAddress);
-            return (vm, cpu);
+            return (vm, machine.Cpu!);
         }
         catch
         {

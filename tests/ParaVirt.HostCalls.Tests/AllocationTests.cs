@@ -2,6 +2,7 @@ using ParaVirt.Abi;
 using ParaVirt.Core.Hypercalls;
 using ParaVirt.Core.Machine;
 using ParaVirt.HostCalls;
+using ParaVirt.Vmm;
 
 namespace ParaVirt.HostCalls.Tests;
 
@@ -47,7 +48,8 @@ public class AllocationTests
     [Test]
     public void AnIntegerCallThroughTheHypercallAllocatesNothing()
     {
-        using var vm = new VirtualMachine(new FakeEngine(), new VmOptions { MemorySize = 4UL << 20 });
+        using Machine machine = MachineBuilder.Create(new FakeEngine()).WithMemory(4UL << 20).Build();
+        VirtualMachine vm = machine.Vm;
         TestFunctions.Create().Attach(vm);
         byte[] request = Messages.Request("add", 2L, 40L);
         vm.Memory.TryWrite(0x300000, request);

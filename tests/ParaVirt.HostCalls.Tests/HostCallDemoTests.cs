@@ -3,8 +3,7 @@ using System.IO.Pipelines;
 using System.Text;
 using ParaVirt.Core.Machine;
 using ParaVirt.HostCalls;
-using ParaVirt.Image;
-using ParaVirt.Kvm;
+using ParaVirt.Vmm;
 
 namespace ParaVirt.HostCalls.Tests;
 
@@ -16,15 +15,15 @@ public class HostCallDemoTests
     [SetUp]
     public void RequireKvm()
     {
-        if (!KvmHypervisor.IsAvailable(out string reason))
+        if (!Engines.IsAvailable(Engines.Default, out string reason))
             Assert.Ignore($"KVM is not usable here: {reason}");
     }
 
     private static (VmStopReason Stop, string Console, HostCallDispatcher? Dispatcher) Run(bool attach)
     {
         var console = new Pipe();
-        using var vm = new VirtualMachine(new KvmHypervisor(), new VmOptions { MemorySize = 16UL << 20, ConsoleOutput = console.Writer });
-        ImageLoader.Load(vm, PvImageReader.ReadFile(Image));
+        using Machine machine = MachineBuilder.Create(Engines.Default).WithMemory(16UL << 20).WithConsole(console.Writer).WithImage(Image).Build();
+        VirtualMachine vm = machine.Vm;
         HostCallDispatcher? dispatcher = attach ? TestFunctions.Create().Attach(vm) : null;
         VmStopReason stop = vm.Run(TimeSpan.FromSeconds(10));
         console.Writer.Complete();

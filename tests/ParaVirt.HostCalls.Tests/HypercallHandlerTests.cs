@@ -2,6 +2,7 @@ using ParaVirt.Abi;
 using ParaVirt.Core.Hypercalls;
 using ParaVirt.Core.Machine;
 using ParaVirt.HostCalls;
+using ParaVirt.Vmm;
 
 namespace ParaVirt.HostCalls.Tests;
 
@@ -17,7 +18,7 @@ public class HypercallHandlerTests
     [SetUp]
     public void CreateVm()
     {
-        _vm = new VirtualMachine(new FakeEngine(), new VmOptions { MemorySize = MemorySize });
+        _vm = MachineBuilder.Create(new FakeEngine()).WithMemory(MemorySize).Build().Vm;
         _dispatcher = TestFunctions.Create().Attach(_vm);
     }
 

@@ -3,6 +3,7 @@ using ParaVirt.Abi;
 using ParaVirt.Core.Hypercalls;
 using ParaVirt.Core.Machine;
 using ParaVirt.HostCalls;
+using ParaVirt.Vmm;
 
 namespace ParaVirt.HostCalls.Tests;
 
@@ -20,7 +21,7 @@ public class ReadOnlyPageTests
     [SetUp]
     public void CreateVm()
     {
-        _vm = new VirtualMachine(new FakeEngine(), new VmOptions { MemorySize = 4UL << 20 });
+        _vm = MachineBuilder.Create(new FakeEngine()).WithMemory(4UL << 20).Build().Vm;
         TestFunctions.Create().Attach(_vm);
         // Stand-ins for the stubs and the start-info page, as an engine and PrepareEntry write them.
         _stubs = Enumerable.Range(0, 4096).Select(i => (byte)(i * 7 + 1)).ToArray();

@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using ParaVirt.Core.Machine;
+using ParaVirt.Vmm;
 
 namespace ParaVirt.Image.Tests;
 
@@ -10,8 +11,8 @@ public class GuestRunTests : KvmTestBase
     public void HelloPrintsItsChecksumAndExitsWithZero()
     {
         var console = new Pipe();
-        using VirtualMachine vm = CreateVm(console);
-        ImageLoader.Load(vm, PvImageReader.ReadFile(Guests.HelloImage));
+        using Machine machine = MachineBuilder.Create(Engines.Default).WithConsole(console.Writer).WithImage(Guests.HelloImage).Build();
+        VirtualMachine vm = machine.Vm;
 
         VmStopReason stop = vm.Run(TimeSpan.FromSeconds(10));
         string text = ReadAll(console);
@@ -29,8 +30,8 @@ public class GuestRunTests : KvmTestBase
     public void GuestThatExhaustsTheHeapStopsWithAReason()
     {
         var console = new Pipe();
-        using VirtualMachine vm = CreateVm(console, memorySize: 8UL << 20);
-        ImageLoader.Load(vm, PvImageReader.ReadFile(Guests.OutOfMemoryImage));
+        using Machine machine = MachineBuilder.Create(Engines.Default).WithMemory(8UL << 20).WithConsole(console.Writer).WithImage(Guests.OutOfMemoryImage).Build();
+        VirtualMachine vm = machine.Vm;
 
         VmStopReason stop = vm.Run(TimeSpan.FromSeconds(10));
         string text = ReadAll(console);

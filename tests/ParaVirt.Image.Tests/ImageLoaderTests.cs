@@ -1,6 +1,7 @@
 using System.Linq;
 using ParaVirt.Abi;
 using ParaVirt.Core.Machine;
+using ParaVirt.Vmm;
 
 namespace ParaVirt.Image.Tests;
 

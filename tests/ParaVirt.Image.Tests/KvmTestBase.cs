@@ -1,7 +1,7 @@
 using System.IO.Pipelines;
 using System.Text;
 using ParaVirt.Core.Machine;
-using ParaVirt.Kvm;
+using ParaVirt.Vmm;
 
 namespace ParaVirt.Image.Tests;
 
@@ -11,12 +11,13 @@ public abstract class KvmTestBase
     [SetUp]
     public void RequireKvm()
     {
-        if (!KvmHypervisor.IsAvailable(out string reason))
+        if (!Engines.IsAvailable(Engines.Default, out string reason))
             Assert.Ignore($"KVM is not usable here: {reason}");
     }
 
+    /// <summary>A bare machine (no mode: the tests load images into it themselves with <see cref="ImageLoader"/>).</summary>
     protected static VirtualMachine CreateVm(Pipe? console = null, ulong memorySize = 16UL << 20) =>
-        new(new KvmHypervisor(), new VmOptions { MemorySize = memorySize, ConsoleOutput = console?.Writer });
+        MachineBuilder.Create(Engines.Default).WithMemory(memorySize).WithConsole(console?.Writer).Build().Vm;
 
     protected static string ReadAll(Pipe pipe)
     {

@@ -129,7 +129,7 @@ public class IoBusTests : KvmFixture
     [Test]
     public void TheTrapPortCannotBeOpenedToTheGuest()
     {
-        Assert.That(() => new VirtualMachine(new KvmHypervisor(), WithPorts(ParaVirt.Abi.PlatformPorts.Trap)),
+        Assert.That(() => CreateBareVm(WithPorts(ParaVirt.Abi.PlatformPorts.Trap)),
             Throws.ArgumentException.With.Message.Contains("trap port"));
     }
 }

@@ -5,6 +5,7 @@ using Iced.Intel;
 using ParaVirt.Abi;
 using ParaVirt.Core.Machine;
 using ParaVirt.Kvm.Platform;
+using ParaVirt.Vmm;
 
 namespace ParaVirt.Kvm.Tests;
 
@@ -38,10 +39,10 @@ public abstract class KvmFixture
         a.call(AssemblerRegisters.r11);
     }
 
-    /// <summary>Creates a VM whose vCPU enters <paramref name="build"/>'s code.</summary>
+    /// <summary>Creates a bare KVM machine (engine-level tests: no platform, no CPU virtualization) whose vCPU enters <paramref name="build"/>'s code.</summary>
     protected static VirtualMachine CreateVm(Action<Assembler> build, VmOptions? options = null)
     {
-        var vm = new VirtualMachine(new KvmHypervisor(), options ?? new VmOptions { MemorySize = 4UL << 20 });
+        VirtualMachine vm = CreateBareVm(options ?? new VmOptions { MemorySize = 4UL << 20 });
         try
         {
             byte[] code = Assemble(build);
@@ -55,6 +56,9 @@ public abstract class KvmFixture
             throw;
         }
     }
+
+    /// <summary>A bare machine on the KVM engine, from the machine builder.</summary>
+    protected static VirtualMachine CreateBareVm(VmOptions options) => MachineBuilder.Create(new KvmHypervisor()).WithVmOptions(options).Build().Vm;
 
     /// <summary>Runs to completion with a generous watchdog, so a broken test cannot hang the suite.</summary>
     protected static VmStopReason RunToStop(VirtualMachine vm) => vm.Run(TimeSpan.FromSeconds(10));

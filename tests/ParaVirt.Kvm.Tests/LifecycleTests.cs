@@ -72,9 +72,9 @@ public class LifecycleTests : KvmFixture
     [Test]
     public void MemorySizesOutsideThePlatformRangeAreRefused()
     {
-        Assert.That(() => new VirtualMachine(new KvmHypervisor(), new VmOptions { MemorySize = 1UL << 20 }),
+        Assert.That(() => CreateBareVm(new VmOptions { MemorySize = 1UL << 20 }),
             Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("multiple of 2 MiB"));
-        Assert.That(() => new VirtualMachine(new KvmHypervisor(), new VmOptions { MemorySize = 2UL << 30 }),
+        Assert.That(() => CreateBareVm(new VmOptions { MemorySize = 2UL << 30 }),
             Throws.InstanceOf<ArgumentOutOfRangeException>());
     }
 

@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using ParaVirt.Core.Machine;
+using ParaVirt.Vmm;
 using ParaVirt.Workloads;
 using Spectre.Console;
 
@@ -61,7 +62,7 @@ internal static class CompareCommand
             }
         }
 
-        const string engine = "kvm";
+        string engine = Engines.Default;
         string machine = MachineInfo.Describe();
         var runner = new WorkloadRunner();
         var results = new List<WorkloadResult>();

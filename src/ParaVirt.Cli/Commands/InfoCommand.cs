@@ -5,6 +5,7 @@ using System.Linq;
 using ParaVirt.Abi;
 using ParaVirt.Kvm;
 using ParaVirt.Kvm.Interop;
+using ParaVirt.Vmm;
 
 namespace ParaVirt.Cli.Commands;
 
@@ -51,7 +52,7 @@ internal static class InfoCommand
         output.WriteLine("host behaviour (probed with small guests):");
         try
         {
-            foreach (var (name, value, meaning) in new KvmHypervisor().Behaviour.Describe())
+            foreach (var (name, value, meaning) in Engines.Create(Engines.Default).Behaviour.Describe())
                 output.WriteLine($"  {name,-18} {value,-26} {meaning}");
         }
         catch (InvalidOperationException ex)

@@ -9,10 +9,8 @@ using Microsoft.Win32.SafeHandles;
 using System.Threading.Tasks;
 using ParaVirt.Core.Machine;
 using ParaVirt.Core.Storage;
-using ParaVirt.Cpu;
-using ParaVirt.Workloads;
 using ParaVirt.Image;
-using ParaVirt.Kvm;
+using ParaVirt.Vmm;
 
 namespace ParaVirt.Cli.Commands;
 
@@ -85,30 +83,28 @@ internal static class RunCommand
         Task pump = PumpAsync(console.Reader, OpenStdout(), delivered);
         DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(timeout);
         VmStopReason stop;
-        VirtualMachine vm;
-        ulong memory = (ulong)memoryMiB << 20;
-        VmOptions options = mode is { } m
-            ? WorkloadPlatform.VmOptions(m, console.Writer, memory, withDisk: disk is not null)
-            : new VmOptions { MemorySize = memory, ConsoleOutput = console.Writer };
-        using (vm = new VirtualMachine(new KvmHypervisor(), options))
+        MachineBuilder builder = MachineBuilder.Create(Engines.Default)
+            .WithMemory((ulong)memoryMiB << 20)
+            .WithConsole(console.Writer)
+            .WithDisk(disk)
+            .WithCommandLine(commandLine)
+            .WithImage(image);
+        if (mode is { } platform)
+            builder.WithMode(platform);
+        Machine machine;
+        try
         {
-            if (mode is { } platform)
-            {
-                CpuVirtualization.Attach(vm, platform);
-                WorkloadPlatform.Attach(vm, platform, disk);
-            }
-            vm.CommandLine = commandLine;
-            try
-            {
-                ImageLoader.Load(vm, image);
-                if (parsed.Has("--host-calls"))
-                    DemoHostFunctions.Create().Attach(vm);
-            }
-            catch (InvalidImageException ex)
-            {
-                throw new CliException($"{path}: {ex.Message}", ExitCodes.BadImage);
-            }
-            stop = vm.Run(TimeSpan.FromSeconds(timeout));
+            machine = builder.Build();
+        }
+        catch (InvalidImageException ex)
+        {
+            throw new CliException($"{path}: {ex.Message}", ExitCodes.BadImage);
+        }
+        using (machine)
+        {
+            if (parsed.Has("--host-calls"))
+                DemoHostFunctions.Create().Attach(machine.Vm);
+            stop = machine.Run(TimeSpan.FromSeconds(timeout));
             console.Writer.Complete();
             // The time limit covers delivering the output too: a stdout nobody reads must not keep
             // the process alive. The pump gets what is left of it (at least DrainGrace); if it is
@@ -116,9 +112,9 @@ internal static class RunCommand
             TimeSpan drain = deadline - DateTime.UtcNow;
             _ = pump.Wait(drain > DrainGrace ? drain : DrainGrace);
             stopwatch.Stop();
-            long dropped = vm.Console.BytesDropped + Math.Max(0, vm.Console.BytesWritten - delivered.Value);
+            long dropped = machine.Vm.Console.BytesDropped + Math.Max(0, machine.Vm.Console.BytesWritten - delivered.Value);
             if (!parsed.Has("--quiet"))
-                RunSummary.Write(Console.Error, vm, stop, stopwatch.Elapsed, dropped);
+                RunSummary.Write(Console.Error, machine.Vm, stop, stopwatch.Elapsed, dropped);
         }
         if (stop.Kind == VmStopKind.GuestShutdown)
             return stop.ExitCode;
@@ -165,7 +161,7 @@ internal static class RunCommand
 
     internal static void RequireKvm()
     {
-        if (!KvmHypervisor.IsAvailable(out string reason))
+        if (!Engines.IsAvailable(Engines.Default, out string reason))
             throw new CliException(reason, ExitCodes.NoKvm);
     }
 

@@ -18,9 +18,10 @@ namespace ParaVirt.Core.Machine;
 /// (KVM, managed) only runs the vCPU until its next exit.
 /// </summary>
 /// <example>
+/// Machines are assembled by ParaVirt.Vmm's <c>MachineBuilder</c>, the one composition root; a bare one:
 /// <code>
-/// using var vm = new VirtualMachine(new KvmHypervisor(), new VmOptions { MemorySize = 16 &lt;&lt; 20 });
-/// vm.Memory.TryWrite(entry, code);                 // or load a .pvimg with ImageLoader
+/// VirtualMachine vm = MachineBuilder.Create().WithMemory(16 &lt;&lt; 20).Build().Vm;
+/// vm.Memory.TryWrite(entry, code);                 // or MachineBuilder.WithImage(...) for a .pvimg
 /// vm.PrepareEntry(entry);
 /// VmStopReason stop = vm.Run(TimeSpan.FromSeconds(5));
 /// Console.WriteLine($"{stop.Kind}: {vm.Exits.Total} exits");

@@ -19,8 +19,8 @@ namespace ParaVirt.Cpu.Emulation;
 /// (strings are made only on stop paths).
 /// </remarks>
 /// <example><code>
-/// var cpu = CpuVirtualization.Attach(vm, VirtualizationMode.Full);  // installs the emulator
-/// vm.Run();
+/// using Machine machine = MachineBuilder.Create().WithMode(VirtualizationMode.Full).WithImage(image).Build(); // installs the emulator
+/// machine.Run();
 /// long clis = vm.Exits.TrapsByInstruction(TrapInstruction.Cli);
 /// </code></example>
 public sealed class TrapEmulator : ITrapHandler

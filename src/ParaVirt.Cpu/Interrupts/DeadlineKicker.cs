@@ -1,6 +1,7 @@
 using System;
 using System.Threading;
 using ParaVirt.Core.Machine;
+using ParaVirt.Devices.Emulated.Timing;
 
 namespace ParaVirt.Cpu.Interrupts;
 
@@ -18,14 +19,14 @@ internal sealed class DeadlineKicker : IDisposable
     private volatile bool _guestRunning;
     private long _armedFor = long.MaxValue;
 
-    private readonly Timekeeping.HostClock _clock;
+    private readonly IClock _clock;
 
     private readonly Func<bool> _couldTakeInterrupt;
 
     /// <param name="vm">The VM to kick.</param>
     /// <param name="clock">The system time deadlines count in.</param>
     /// <param name="couldTakeInterrupt">Whether a kick now could deliver anything (virtual IF set, events unmasked); read from the timer thread.</param>
-    public DeadlineKicker(VirtualMachine vm, Timekeeping.HostClock clock, Func<bool> couldTakeInterrupt)
+    public DeadlineKicker(VirtualMachine vm, IClock clock, Func<bool> couldTakeInterrupt)
     {
         _couldTakeInterrupt = couldTakeInterrupt;
         _vm = vm;

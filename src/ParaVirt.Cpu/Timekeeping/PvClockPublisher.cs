@@ -2,6 +2,7 @@ using System;
 using ParaVirt.Abi;
 using ParaVirt.Core.Memory;
 using ParaVirt.Core.Engine;
+using ParaVirt.Devices.Emulated.Timing;
 
 namespace ParaVirt.Cpu.Timekeeping;
 
@@ -19,14 +20,14 @@ internal sealed class PvClockPublisher
     private readonly GuestMemory _memory;
     private readonly ulong _address;
     private readonly IVcpuMsrAccess? _msrs;
-    private readonly HostClock _clock;
+    private readonly IClock _clock;
     private uint _version;
     private bool _haveFirst;
     private ulong _firstTsc;
     private long _firstNs, _lastPublishNs;
     private double _hz;
 
-    public PvClockPublisher(GuestMemory memory, ulong sharedInfo, IVcpuMsrAccess? msrs, HostClock clock)
+    public PvClockPublisher(GuestMemory memory, ulong sharedInfo, IVcpuMsrAccess? msrs, IClock clock)
     {
         _memory = memory;
         _address = sharedInfo + SharedInfo.PvClockOffset;

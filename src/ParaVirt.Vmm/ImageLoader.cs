@@ -1,8 +1,9 @@
 using System;
 using ParaVirt.Core.Engine;
 using ParaVirt.Core.Machine;
+using ParaVirt.Image;
 
-namespace ParaVirt.Image;
+namespace ParaVirt.Vmm;
 
 /// <summary>
 /// Places a <see cref="PvImage"/> in a <see cref="VirtualMachine"/>: checks it fits in guest RAM,
@@ -10,10 +11,12 @@ namespace ParaVirt.Image;
 /// stack at the top of RAM, and prepares vCPU 0 to enter it
 /// (<see cref="VirtualMachine.PrepareEntry"/>).
 /// </summary>
+/// <remarks><see cref="MachineBuilder.WithImage(PvImage, ulong)"/> calls this; call it directly only on a
+/// bare machine you prepare yourself.</remarks>
 /// <example><code>
-/// using var vm = new VirtualMachine(new KvmHypervisor(), new VmOptions { ConsoleOutput = pipe.Writer });
-/// LoadedImage placed = ImageLoader.Load(vm, PvImageReader.ReadFile("Hello.pvimg"));
-/// VmStopReason stop = vm.Run(TimeSpan.FromSeconds(10));
+/// using Machine machine = MachineBuilder.Create().WithConsole(pipe.Writer).Build();
+/// LoadedImage placed = ImageLoader.Load(machine.Vm, PvImageReader.ReadFile("Hello.pvimg"));
+/// VmStopReason stop = machine.Run(TimeSpan.FromSeconds(10));
 /// </code></example>
 public static class ImageLoader
 {

@@ -1,4 +1,4 @@
-namespace ParaVirt.Image;
+namespace ParaVirt.Vmm;
 
 /// <summary>Where <see cref="ImageLoader"/> placed an image, its heap and its stack in guest memory.</summary>
 /// <param name="ImageStart">First byte of the image.</param>

@@ -1,0 +1,114 @@
+using System.IO;
+using ParaVirt.Abi;
+using ParaVirt.Abi.Legacy;
+using ParaVirt.Core.Machine;
+using ParaVirt.Core.Storage;
+using ParaVirt.Devices.Emulated;
+using ParaVirt.Devices.Emulated.Ata;
+using ParaVirt.Devices.Emulated.Pit;
+using ParaVirt.Devices.Emulated.Rtc;
+using ParaVirt.Devices.Emulated.Uart;
+
+namespace ParaVirt.Vmm.Tests;
+
+/// <summary>What the one composition root attaches in each mode: every device once, with one owner.</summary>
+public class MachineBuilderTests
+{
+    private string _diskPath = null!;
+    private DiskImage _disk = null!;
+
+    [SetUp]
+    public void CreateDisk()
+    {
+        _diskPath = Path.Combine(Path.GetTempPath(), $"paravirt-vmm-{Guid.NewGuid():N}.img");
+        _disk = DiskImage.Create(_diskPath, 2048);
+    }
+
+    [TearDown]
+    public void DeleteDisk()
+    {
+        _disk.Dispose();
+        File.Delete(_diskPath);
+    }
+
+    [Test]
+    public void FullModeRegistersEachPcDeviceOnceAndHandsThePitAndRtcToTheCpu()
+    {
+        using Machine machine = MachineBuilder.Create(new FakeEngine()).WithMemory(8UL << 20).WithMode(VirtualizationMode.Full).WithDisk(_disk).Build();
+        VirtualMachine vm = machine.Vm;
+        LegacyDevices legacy = machine.Legacy!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(vm.PortBus.Resolve(LegacyPorts.PitChannel0, 1, out _), Is.SameAs(legacy.Pit));
+            Assert.That(vm.PortBus.Resolve(LegacyPorts.RtcIndex, 1, out _), Is.SameAs(legacy.Rtc));
+            Assert.That(vm.PortBus.Resolve(LegacyPorts.Com1, 1, out _), Is.SameAs(legacy.Uart));
+            Assert.That(vm.PortBus.Resolve(AtaRegisters.Command, 1, out _), Is.SameAs(legacy.Disk));
+            Assert.That(vm.PortBus.Resolve(AtaRegisters.DeviceControl, 1, out _), Is.SameAs(legacy.Disk!.ControlBlock));
+            // CPU virtualization delivers IRQ0 from the PIT on the bus, not from one of its own.
+            Assert.That(machine.Cpu!.Pit, Is.SameAs(legacy.Pit));
+            Assert.That(machine.Cpu.Rtc, Is.SameAs(legacy.Rtc));
+            Assert.That(vm.TrapHandler, Is.SameAs(machine.Cpu.Emulator));
+            Assert.That(vm.ResumeHook, Is.SameAs(machine.Cpu));
+            Assert.That(machine.Virtio, Is.Null);
+            Assert.That(machine.Mode, Is.EqualTo(VirtualizationMode.Full));
+        });
+    }
+
+    [Test]
+    public void FullModeWithoutADiskHasNoAtaDevice()
+    {
+        using Machine machine = MachineBuilder.Create(new FakeEngine()).WithMemory(8UL << 20).WithMode(VirtualizationMode.Full).Build();
+        Assert.That(machine.Legacy!.Disk, Is.Null);
+        Assert.That(machine.Vm.PortBus.Resolve(AtaRegisters.Command, 1, out _), Is.Null);
+        Assert.That(machine.Legacy.Ports, Is.EqualTo(LegacyPlatform.PortsFor(withDisk: false)));
+    }
+
+    [Test]
+    public void ParaModeHasVirtioConsoleAndBlockAndNoPortDevices()
+    {
+        using Machine machine = MachineBuilder.Create(new FakeEngine()).WithMemory(8UL << 20).WithMode(VirtualizationMode.Para).WithDisk(_disk).Build();
+        VirtualMachine vm = machine.Vm;
+        Assert.Multiple(() =>
+        {
+            Assert.That(machine.Virtio, Is.Not.Null);
+            Assert.That(vm.Hypercalls.Dispatch(vm, (ulong)Hypercall.VirtioDeviceCount, default), Is.EqualTo(2), "virtio-console and virtio-blk");
+            Assert.That(machine.Legacy, Is.Null);
+            Assert.That(vm.PortBus.Resolve(LegacyPorts.PitChannel0, 1, out _), Is.Null);
+            Assert.That(vm.PortBus.Resolve(LegacyPorts.Com1, 1, out _), Is.Null);
+            Assert.That(machine.Cpu!.Pit, Is.Null);
+            Assert.That(vm.TrapHandler, Is.Null);
+            Assert.That(vm.ResumeHook, Is.SameAs(machine.Cpu));
+        });
+    }
+
+    [Test]
+    public void ABareMachineHasNoPlatformAndNoCpuVirtualization()
+    {
+        using Machine machine = MachineBuilder.Create(new FakeEngine()).WithMemory(4UL << 20).Build();
+        Assert.Multiple(() =>
+        {
+            Assert.That(machine.Cpu, Is.Null);
+            Assert.That(machine.Legacy, Is.Null);
+            Assert.That(machine.Virtio, Is.Null);
+            Assert.That(machine.Mode, Is.Null);
+            Assert.That(machine.Image, Is.Null);
+            Assert.That(machine.Vm.ResumeHook, Is.Null);
+            Assert.That(machine.Vm.PortBus.Resolve(LegacyPorts.PitChannel0, 1, out _), Is.Null);
+            Assert.That(machine.EngineName, Is.EqualTo("fake"));
+        });
+    }
+
+    [Test]
+    public void ADiskWithoutAModeIsRefused()
+    {
+        Assert.That(() => MachineBuilder.Create(new FakeEngine()).WithDisk(_disk).Build(),
+            Throws.InvalidOperationException.With.Message.Contains("needs a mode"));
+    }
+
+    [Test]
+    public void TheCommandLineIsSet()
+    {
+        using Machine machine = MachineBuilder.Create(new FakeEngine()).WithMemory(4UL << 20).WithCommandLine("blk-read 64").Build();
+        Assert.That(machine.Vm.CommandLine.ToArray(), Is.EqualTo("blk-read 64"u8.ToArray()));
+    }
+}
