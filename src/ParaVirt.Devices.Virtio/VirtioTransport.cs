@@ -75,44 +75,64 @@ public sealed class VirtioTransport
         return _devices.Count - 1;
     }
 
-    /// <summary>Registers hypercalls 16 to 24 in <paramref name="table"/>, each dispatching to <see cref="Dispatch"/>.</summary>
+    /// <summary>
+    /// Registers hypercalls 16 to 24 in <paramref name="table"/>, each with its own handler: a guest's
+    /// call is dispatched once, by the table's array index, straight to the device operation.
+    /// </summary>
     public void Register(HypercallTable table)
     {
         ArgumentNullException.ThrowIfNull(table);
-        for (uint number = FirstHypercall; number <= LastHypercall; number++)
-        {
-            Hypercall call = (Hypercall)number;
-            table.Register(call, (VirtualMachine _, in HypercallArgs args) => Dispatch(call, args));
-        }
+        table.Register(Hypercall.VirtioDeviceCount, (VirtualMachine _, in HypercallArgs a) => _devices.Count);
+        table.Register(Hypercall.VirtioDeviceInfo, (VirtualMachine _, in HypercallArgs a) => DeviceInfo(a));
+        table.Register(Hypercall.VirtioGetFeatures, (VirtualMachine _, in HypercallArgs a) => GetFeatures(a));
+        table.Register(Hypercall.VirtioSetFeatures, (VirtualMachine _, in HypercallArgs a) => SetFeatures(a));
+        table.Register(Hypercall.VirtioGetStatus, (VirtualMachine _, in HypercallArgs a) => GetStatus(a));
+        table.Register(Hypercall.VirtioSetStatus, (VirtualMachine _, in HypercallArgs a) => SetStatus(a));
+        table.Register(Hypercall.VirtioSetupQueue, (VirtualMachine _, in HypercallArgs a) => SetupQueue(a));
+        table.Register(Hypercall.VirtioNotify, (VirtualMachine _, in HypercallArgs a) => Notify(a));
+        table.Register(Hypercall.VirtioReadConfig, (VirtualMachine _, in HypercallArgs a) => ReadConfig(a));
     }
 
     /// <summary>
     /// Runs transport hypercall <paramref name="call"/> with the guest's arguments and returns the
-    /// value for RAX. Never throws on guest input.
+    /// value for RAX, as the registered handlers do (for tests and tools without a VM). Never throws
+    /// on guest input.
     /// </summary>
-    public long Dispatch(Hypercall call, in HypercallArgs args)
+    public long Dispatch(Hypercall call, in HypercallArgs args) => call switch
     {
-        if (call == Hypercall.VirtioDeviceCount)
-            return _devices.Count;
-        if (call < Hypercall.VirtioDeviceCount || call > Hypercall.VirtioReadConfig)
-            return (long)HypercallStatus.UnknownHypercall;
-        // Invariant: arg0 is guest-controlled; it indexes the list only after the range check.
-        if (args.Arg0 >= (ulong)_devices.Count)
-            return (long)HypercallStatus.NotFound;
-        VirtioDevice device = _devices[(int)args.Arg0];
-        return call switch
-        {
-            Hypercall.VirtioDeviceInfo => WriteDeviceInfo(device, args.Arg1),
-            Hypercall.VirtioGetFeatures => device.GetFeatures(args.Arg1),
-            Hypercall.VirtioSetFeatures => device.SetFeatures(args.Arg1, args.Arg2),
-            Hypercall.VirtioGetStatus => device.Status,
-            Hypercall.VirtioSetStatus => device.SetStatus(args.Arg1),
-            Hypercall.VirtioSetupQueue => device.SetupQueue(args.Arg1, args.Arg2, args.Arg3, args.Arg4, args.Arg5),
-            Hypercall.VirtioNotify => device.Notify(args.Arg1),
-            Hypercall.VirtioReadConfig => device.ReadConfig(args.Arg1, args.Arg2, args.Arg3),
-            _ => (long)HypercallStatus.UnknownHypercall,
-        };
-    }
+        Hypercall.VirtioDeviceCount => _devices.Count,
+        Hypercall.VirtioDeviceInfo => DeviceInfo(args),
+        Hypercall.VirtioGetFeatures => GetFeatures(args),
+        Hypercall.VirtioSetFeatures => SetFeatures(args),
+        Hypercall.VirtioGetStatus => GetStatus(args),
+        Hypercall.VirtioSetStatus => SetStatus(args),
+        Hypercall.VirtioSetupQueue => SetupQueue(args),
+        Hypercall.VirtioNotify => Notify(args),
+        Hypercall.VirtioReadConfig => ReadConfig(args),
+        _ => (long)HypercallStatus.UnknownHypercall,
+    };
+
+    private const long NotFound = (long)HypercallStatus.NotFound;
+
+    private long DeviceInfo(in HypercallArgs a) => Device(a.Arg0) is { } d ? WriteDeviceInfo(d, a.Arg1) : NotFound;
+
+    private long GetFeatures(in HypercallArgs a) => Device(a.Arg0) is { } d ? d.GetFeatures(a.Arg1) : NotFound;
+
+    private long SetFeatures(in HypercallArgs a) => Device(a.Arg0) is { } d ? d.SetFeatures(a.Arg1, a.Arg2) : NotFound;
+
+    private long GetStatus(in HypercallArgs a) => Device(a.Arg0) is { } d ? d.Status : NotFound;
+
+    private long SetStatus(in HypercallArgs a) => Device(a.Arg0) is { } d ? d.SetStatus(a.Arg1) : NotFound;
+
+    private long SetupQueue(in HypercallArgs a) => Device(a.Arg0) is { } d ? d.SetupQueue(a.Arg1, a.Arg2, a.Arg3, a.Arg4, a.Arg5) : NotFound;
+
+    private long Notify(in HypercallArgs a) => Device(a.Arg0) is { } d ? d.Notify(a.Arg1) : NotFound;
+
+    private long ReadConfig(in HypercallArgs a) => Device(a.Arg0) is { } d ? d.ReadConfig(a.Arg1, a.Arg2, a.Arg3) : NotFound;
+
+    /// <summary>The device with transport index <paramref name="index"/>, or null.</summary>
+    /// <remarks>Invariant: the index is guest-controlled; it indexes the list only after the range check.</remarks>
+    private VirtioDevice? Device(ulong index) => index < (ulong)_devices.Count ? _devices[(int)index] : null;
 
     private long WriteDeviceInfo(VirtioDevice device, ulong address)
     {

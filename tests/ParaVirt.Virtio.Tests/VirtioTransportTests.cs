@@ -54,6 +54,23 @@ public sealed class VirtioTransportTests
     }
 
     [Test]
+    public void EachRegisteredHandlerAnswersAsDispatchDoes()
+    {
+        var table = new HypercallTable();
+        _transport.Register(table);
+        Hypercall[] readOnly = [Hypercall.VirtioDeviceCount, Hypercall.VirtioDeviceInfo, Hypercall.VirtioGetFeatures, Hypercall.VirtioGetStatus, Hypercall.VirtioReadConfig];
+        foreach (Hypercall call in readOnly)
+        {
+            foreach (ulong device in new ulong[] { 0, 1, ulong.MaxValue })
+            {
+                var args = new HypercallArgs(device, 0x8000, 0x8000, 4);
+                Assert.That(table.Dispatch(null!, (ulong)call, args), Is.EqualTo(_transport.Dispatch(call, args)), $"{call} on device {device}");
+            }
+        }
+        Assert.That(table.Dispatch(null!, (ulong)Hypercall.VirtioNotify, new HypercallArgs(7, 0)), Is.EqualTo((long)HypercallStatus.NotFound));
+    }
+
+    [Test]
     public void DeviceCountAndInfo()
     {
         Assert.That(_transport.Call(Hypercall.VirtioDeviceCount), Is.EqualTo(1));
