@@ -9,30 +9,15 @@ namespace ParaVirt.Core.Tests;
 /// <summary>
 /// An engine whose vCPU does nothing but the ConsoleWrite hypercall: every run returns a
 /// Hypercall exit for <see cref="Hypercall.ConsoleWrite"/> of <see cref="ChunkSize"/> bytes at
-/// <see cref="Text"/>, until a kick makes it return Interrupted. Guest memory is real.
+/// <see cref="Text"/>, until a kick makes it return Interrupted. Guest memory is real
+/// (<see cref="FakeEngine"/>'s).
 /// </summary>
-internal sealed class ChattyEngine : IHypervisor
+internal static class ChattyEngine
 {
     public const ulong Text = 0x200000;
     public const int ChunkSize = 4096;
 
-    public string Name => "chatty";
-
-    /// <summary>A vCPU that runs no instructions has no behaviour to probe.</summary>
-    public PlatformBehaviour Behaviour => throw new NotSupportedException("the chatty engine runs no instructions");
-
-    public IVmBackend CreateVm(in VmBackendOptions options) => new Backend(options.MemorySize);
-
-    private sealed class Backend(ulong size) : IVmBackend
-    {
-        public GuestMemory Memory { get; } = GuestMemory.Create(size);
-
-        public PlatformLayout Layout => new(0x10000, 0x11000, 0x12000, 0x200000, Memory.Size, 0xC0000000, 0x1_0000_0000);
-
-        public IVcpuBackend CreateVcpu(int index) => new Vcpu();
-
-        public void Dispose() => Memory.Dispose();
-    }
+    public static FakeEngine Create() => new(() => new Vcpu());
 
     private sealed class Vcpu : IVcpuBackend
     {

@@ -1,31 +1,37 @@
+using System;
 using ParaVirt.Core.Cpu;
 using ParaVirt.Core.Engine;
 using ParaVirt.Core.Memory;
 
-namespace ParaVirt.Vmm.Tests;
+namespace ParaVirt.Testing;
 
-/// <summary>An engine whose VMs have real guest memory but a vCPU that never runs: enough to inspect what a builder attached.</summary>
-internal sealed class FakeEngine : IHypervisor
+/// <summary>
+/// A test engine (linked into the test projects that need one): its VMs have real guest memory with
+/// the KVM platform's layout, and a vCPU that never runs unless the test supplies one. Enough to
+/// drive hypercall handlers, devices and the builder without KVM.
+/// </summary>
+internal sealed class FakeEngine(Func<IVcpuBackend>? vcpu = null) : IHypervisor
 {
     public string Name => "fake";
 
     /// <summary>A host whose cpuid does not trap: CPU virtualization leaves CPUID faulting off.</summary>
     public PlatformBehaviour Behaviour { get; } = new("fake", false, false, false, "", 1, 1);
 
-    public IVmBackend CreateVm(in VmBackendOptions options) => new Backend(options.MemorySize);
+    public IVmBackend CreateVm(in VmBackendOptions options) => new Backend(options.MemorySize, vcpu ?? (() => new IdleVcpu()));
 
-    private sealed class Backend(ulong size) : IVmBackend
+    private sealed class Backend(ulong size, Func<IVcpuBackend> vcpu) : IVmBackend
     {
         public GuestMemory Memory { get; } = GuestMemory.Create(size);
 
         public PlatformLayout Layout => new(0x10000, 0x11000, 0x12000, 0x200000, Memory.Size, 0xC0000000, 0x1_0000_0000);
 
-        public IVcpuBackend CreateVcpu(int index) => new Vcpu();
+        public IVcpuBackend CreateVcpu(int index) => vcpu();
 
         public void Dispose() => Memory.Dispose();
     }
 
-    private sealed class Vcpu : IVcpuBackend
+    /// <summary>A vCPU that never runs.</summary>
+    private sealed class IdleVcpu : IVcpuBackend
     {
         private Registers _registers;
 
