@@ -84,7 +84,8 @@ public static class PvImageReader
                 throw Invalid(name, $"section {sectionName}: unknown permission bits 0x{permissions:x}");
             if (fileSize > size)
                 throw Invalid(name, $"section {sectionName}: {fileSize} bytes of data exceed its memory size {size}");
-            if (address < load || size > end - Math.Min(address, end) || address + size < address)
+            // An empty section counts too: its address must lie in [load, end] like any other.
+            if (address < load || address > end || size > end - address)
                 throw Invalid(name, $"section {sectionName} at 0x{address:x}+0x{size:x} lies outside the image [0x{load:x}, 0x{end:x})");
             if (fileSize != 0 && ((long)offset < tableEnd || (ulong)offset + fileSize > (ulong)file.Length))
                 throw Invalid(name, $"section {sectionName}: its data at file offset {offset}+{fileSize} lies outside the file");

@@ -109,6 +109,20 @@ public class ImageRejectionTests
     }
 
     [Test]
+    public void EmptySectionOutsideTheImage()
+    {
+        // Found by fuzzing (fuzz/crashes/pvimg/empty-section-outside-image): a zero-size section
+        // far past the image's end was accepted.
+        int count = (int)BinaryPrimitives.ReadUInt32LittleEndian(_hello.AsSpan(PvImageFormat.SectionCountOffset));
+        Span<byte> last = _hello.AsSpan(PvImageFormat.HeaderSize + (count - 1) * PvImageFormat.SectionEntrySize, PvImageFormat.SectionEntrySize);
+        BinaryPrimitives.WriteUInt64LittleEndian(last[PvImageFormat.SectionAddressOffset..], 0x20_0000_0020_3000);
+        BinaryPrimitives.WriteUInt64LittleEndian(last[PvImageFormat.SectionMemorySizeOffset..], 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(last[PvImageFormat.SectionFileSizeOffset..], 0);
+        PvImageFormat.UpdateChecksum(_hello);
+        Assert.That(Reject(_hello), Does.Contain("at 0x20000000203000+0x0 lies outside the image [0x200000,"));
+    }
+
+    [Test]
     public void SectionDataOutsideTheFile()
     {
         BinaryPrimitives.WriteUInt32LittleEndian(_hello.AsSpan(PvImageFormat.HeaderSize + PvImageFormat.SectionFileOffsetOffset), (uint)_hello.Length);
