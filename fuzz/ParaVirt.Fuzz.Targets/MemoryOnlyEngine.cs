@@ -30,6 +30,12 @@ public sealed class MemoryOnlyEngine : IHypervisor
     /// <inheritdoc/>
     public string Name => "memory-only";
 
+    /// <summary>
+    /// Nothing is probed (no guest runs): cpuid faulting is off, so CPU virtualization leaves it
+    /// off as on a host where cpuid does not trap; the emulator still handles a cpuid trap it is handed.
+    /// </summary>
+    public PlatformBehaviour Behaviour { get; } = new("memory-only", false, false, false, "", 0, 0);
+
     /// <inheritdoc/>
     public IVmBackend CreateVm(in VmBackendOptions options) => new Backend();
 
