@@ -58,6 +58,13 @@ echo "== afl-fuzz $target for ${seconds}s"
 afl-fuzz -i "$input" -o "$findings" -V "$seconds" -t 10000 -m none "$@" -- dotnet "$bin/ParaVirt.Fuzz.dll" "$target" \
   > "$work/afl.log" 2>&1 || { echo "afl-fuzz failed; last lines of $work/afl.log:"; tail -20 "$work/afl.log"; exit 1; }
 
+# afl-fuzz kills the target at the end: remove the scratch disks of targets no longer alive.
+for f in /dev/shm/paravirt-fuzz-*.img; do
+  [ -e "$f" ] || continue
+  pid="${f#/dev/shm/paravirt-fuzz-}"; pid="${pid%%-*}"
+  kill -0 "$pid" 2>/dev/null || rm -f "$f"
+done
+
 stats="$findings/default/fuzzer_stats"
 echo "== $target: results ($stats)"
 grep -E '^(run_time|execs_done|execs_per_sec|corpus_count|saved_crashes|saved_hangs|bitmap_cvg|stability) ' "$stats"
