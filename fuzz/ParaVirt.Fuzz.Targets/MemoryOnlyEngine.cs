@@ -68,6 +68,8 @@ public sealed class MemoryOnlyEngine : IHypervisor
 
         public ulong ReadControlRegister(int index) => 0;
 
+        public void ResetForEntry() => _registers = default;
+
         public void Dispose()
         {
         }

@@ -8,8 +8,9 @@ namespace ParaVirt.Fuzz.Targets;
 /// The .pvimg reader (<see cref="PvImageReader.Read"/>) on arbitrary files. Oracle: only
 /// <see cref="InvalidImageException"/> escapes; the reader allocates at most
 /// <see cref="AllocationFactor"/> times the file size plus <see cref="AllocationSlack"/> bytes;
-/// an accepted image is consistent (sections inside the image, in order, not overlapping, data no
-/// longer than the section, entry inside executable data).
+/// an accepted image is consistent (memory size within <see cref="PvImageFormat.MaxMemorySize"/>,
+/// sections inside the image, in order, not overlapping, data no longer than the section, entry
+/// inside executable data).
 /// </summary>
 /// <remarks>
 /// Input: one flags byte, then the file. Flags bit 0 set: the harness writes the file's real size
@@ -71,6 +72,7 @@ public sealed class PvImageTarget : IFuzzTarget
     {
         ulong end = image.LoadAddress + image.MemorySize;
         OracleViolationException.Check(end > image.LoadAddress, "accepted image: memory range wraps");
+        OracleViolationException.Check(image.MemorySize <= PvImageFormat.MaxMemorySize, $"accepted image: memory size 0x{image.MemorySize:x} above the 0x{PvImageFormat.MaxMemorySize:x} limit");
         ulong previousEnd = image.LoadAddress;
         bool entryOk = false;
         foreach (PvSection s in image.Sections)
