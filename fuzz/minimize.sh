@@ -16,7 +16,6 @@ mkdir -p "$all"
 cp "$here/corpus/$target"/* "$all/"
 if [ -d "$work/findings/default/queue" ]; then
   for f in "$work/findings/default/queue"/id:*; do
-    case "$f" in *orig:*) continue ;; esac   # the seeds themselves are already there
     id="${f##*/id:}"; cp "$f" "$all/q${id%%,*}"
   done
 fi
