@@ -18,7 +18,7 @@ findings="$work/findings"
 
 case "$target" in
   pvimg)    instrument=(ParaVirt.Image) ;;
-  hostcall) instrument=(ParaVirt.Core MessagePack) ;;
+  hostcall) instrument=(ParaVirt.HostCalls MessagePack) ;;
   virtio)   instrument=(ParaVirt.Virtio ParaVirt.Devices.Virtio ParaVirt.Core) ;;
   trap)     instrument=(ParaVirt.Cpu ParaVirt.Core ParaVirt.Devices.Emulated Iced) ;;
   portio)   instrument=(ParaVirt.Devices.Emulated ParaVirt.Core) ;;

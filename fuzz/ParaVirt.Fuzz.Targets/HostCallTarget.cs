@@ -2,7 +2,7 @@ using System;
 using System.Reflection;
 using MessagePack;
 using ParaVirt.Abi;
-using ParaVirt.Core.HostCalls;
+using ParaVirt.HostCalls;
 
 namespace ParaVirt.Fuzz.Targets;
 

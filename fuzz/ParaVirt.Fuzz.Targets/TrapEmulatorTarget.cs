@@ -6,14 +6,15 @@ using ParaVirt.Core.Machine;
 using ParaVirt.Core.Memory;
 using ParaVirt.Cpu;
 using ParaVirt.Cpu.Emulation;
+using ParaVirt.Vmm;
 
 namespace ParaVirt.Fuzz.Targets;
 
 /// <summary>
 /// The full-mode trap emulator (<see cref="TrapEmulator.HandleTrap"/>) on arbitrary instruction
 /// bytes, registers, virtual CPU state and exception vectors, in a <see cref="VirtualMachine"/> on
-/// the <see cref="MemoryOnlyEngine"/> with CPU virtualization attached as for a full-mode guest (the
-/// emulator, PIT, RTC and MSR file are the product's). Oracle: no exception escapes; after a handled
+/// the <see cref="MemoryOnlyEngine"/>, built by the product's <see cref="MachineBuilder"/> for a
+/// full-mode guest (the emulator, PIT, RTC and MSR file are the product's). Oracle: no exception escapes; after a handled
 /// trap RIP is unchanged (an unfinished rep ins/outs), advanced by the length Iced decodes at the old
 /// RIP, the iretq target after sti, or the handler of a present gate of the virtual IDT; the
 /// platform pages outside the guest's view are unchanged (no host write outside guest memory).
@@ -54,11 +55,13 @@ public sealed class TrapEmulatorTarget : IFuzzTarget
         int traps = 1 + reader.U8() % 4;
         ReadOnlySpan<byte> ram = reader.Bytes((int)RamSize);
 
-        using var vm = new VirtualMachine(new MemoryOnlyEngine());
+        // The product's composition root builds the full-mode machine (PIT, RTC, CPU virtualization, emulator).
+        using Machine machine = MachineBuilder.Create(new MemoryOnlyEngine()).WithMode(VirtualizationMode.Full).Build();
+        VirtualMachine vm = machine.Vm;
+        VirtualCpu cpu = machine.Cpu!;
         GuestMemory physical = vm.PhysicalMemory;
         FillCanary(physical);
         physical.TryWrite(MemoryOnlyEngine.GuestRamStart, ram);
-        VirtualCpu cpu = CpuVirtualization.Attach(vm, VirtualizationMode.Full);
         TrapEmulator emulator = cpu.Emulator!;
         cpu.State.InterruptsEnabled = (stateFlags & 1) != 0;
         if ((stateFlags & 2) != 0)
@@ -77,6 +80,9 @@ public sealed class TrapEmulatorTarget : IFuzzTarget
         var exit = new VcpuExit { Reason = ExitReason.Trap, Vector = vector, ErrorCode = errorCode, Address = faultAddress, Rip = r.Rip };
 
         var allowed = new List<ulong>(8);
+        // The hypercall and start-info pages are the guest's to read only: no trap may change them.
+        physical.TryGetSpan(MemoryOnlyEngine.HypercallPage, 0x2000, out Span<byte> readOnlyPages);
+        byte[] readOnlyBefore = readOnlyPages.ToArray();
         for (int t = 0; t < traps; t++)
         {
             exit.Rip = r.Rip;
@@ -94,6 +100,9 @@ public sealed class TrapEmulatorTarget : IFuzzTarget
             }
             AddHandlers(vm, cpu, vector, allowed); // a gate the trap itself wrote (ins into the IDT) counts too
             CheckCanary(physical);
+            int changedReadOnly = readOnlyPages.CommonPrefixLength(readOnlyBefore);
+            OracleViolationException.Check(changedReadOnly == readOnlyBefore.Length,
+                $"the trap wrote the guest's read-only hypercall/start-info pages at 0x{MemoryOnlyEngine.HypercallPage + (ulong)changedReadOnly:x}");
             if (!handled)
             {
                 OracleViolationException.Check(!string.IsNullOrEmpty(stop), "the emulator refused a trap without a stop message");
