@@ -17,7 +17,8 @@ namespace ParaVirt.Fuzz.Targets;
 /// full-mode guest (the emulator, PIT, RTC and MSR file are the product's). Oracle: no exception escapes; after a handled
 /// trap RIP is unchanged (an unfinished rep ins/outs), advanced by the length Iced decodes at the old
 /// RIP, the iretq target after sti, or the handler of a present gate of the virtual IDT; the
-/// platform pages outside the guest's view are unchanged (no host write outside guest memory).
+/// platform pages outside the guest's view and the read-only hypercall and start-info pages are
+/// unchanged (no host write outside guest-writable memory).
 /// </summary>
 /// <remarks>
 /// A fresh VM per input (about 0.1 ms) keeps inputs independent; KVM is not needed, so the target
