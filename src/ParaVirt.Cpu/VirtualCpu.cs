@@ -125,13 +125,8 @@ public sealed unsafe class VirtualCpu : IResumeHook, IDisposable
     /// </summary>
     internal void EnableCpuidFaulting()
     {
-        const uint MiscFeaturesEnables = 0x140, PlatformInfo = 0xCE;
-        if (!_vm.Engine.Behaviour.CpuidTraps)
-            return;
-        if (_vm.GetVcpuFeature<IVcpuMsrAccess>() is { } msrs &&
-            msrs.TryReadMsr(PlatformInfo, out ulong info) && (info & (1UL << 31)) != 0 &&
-            msrs.TryWriteMsr(MiscFeaturesEnables, 1))
-            CpuidFaulting = true;
+        if (_vm.Engine.Behaviour.CpuidTraps && _vm.GetVcpuFeature<IVcpuMsrAccess>() is { } msrs)
+            CpuidFaulting = Core.Engine.CpuidFaulting.TryEnable(msrs);
     }
 
     /// <summary>Declares that a device may raise lines: a hlt or block with no timer is then a wait, not a dead end.</summary>

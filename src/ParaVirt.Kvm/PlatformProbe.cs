@@ -28,7 +28,6 @@ internal static class PlatformProbe
     private const ulong Code = KvmPlatform.GuestRamStart;
     private const ulong Buffer = KvmPlatform.GuestRamStart + 0x1000;
     private const ushort StringIoPort = 0x1F0;
-    private const uint MsrPlatformInfo = 0xCE, MsrMiscFeaturesEnables = 0x140;
     private const int ExitBudget = 4096;
 
     public static PlatformBehaviour Run()
@@ -85,8 +84,7 @@ internal static class PlatformProbe
         string signature = Signature((uint)r.Rbx, (uint)r.Rcx, (uint)r.Rdx);
 
         // 2. Faulting on (if the engine takes it): does the same cpuid trap?
-        bool accepted = vcpu.TryReadMsr(MsrPlatformInfo, out ulong info) && (info & (1UL << 31)) != 0 &&
-                        vcpu.TryWriteMsr(MsrMiscFeaturesEnables, 1);
+        bool accepted = CpuidFaulting.TryEnable(vcpu);
         bool traps = false;
         if (accepted)
         {
