@@ -61,7 +61,8 @@ internal static unsafe class BlockWorkload
         if (write && (s = disk.Flush()) < 0)
             return Report.Failure("ata flush", s, WorkloadProtocol.ExitIoFailed);
 #else
-        int s = VirtioBlkDriver.Open(out VirtioBlkDriver disk);
+        VirtioTransportMode mode = VirtioTransportOption.Parse(Guest.StartInfo);
+        int s = VirtioBlkDriver.Open(out VirtioBlkDriver disk, mode);
         if (s < 0)
             return Report.Failure("virtio-blk init", s, WorkloadProtocol.ExitDeviceInitFailed);
         if ((ulong)operations * WorkloadProtocol.SectorsPerRequest > disk.Capacity)
@@ -95,6 +96,12 @@ internal static unsafe class BlockWorkload
                 s = (int)kicked;
                 break;
             }
+            int waited = disk.WaitForCompletions(batch); // asynchronous transport: the device thread's work
+            if (waited < 0)
+            {
+                s = waited;
+                break;
+            }
             for (int reaped = 0; reaped < batch; reaped++)
             {
                 int r = disk.Reap(out int slot, out int status);
@@ -122,6 +129,15 @@ internal static unsafe class BlockWorkload
             done += batch;
         }
         Measurement.Stop(operations);
+        if (disk.Doorbell != null)
+        {
+            Console.Write("virtio-blk-async: ");
+            Console.WriteDecimal(disk.Doorbell.Rings);
+            Console.Write(" doorbell rings, ");
+            Console.WriteDecimal(disk.Blocks);
+            Console.Write(" blocks");
+            Console.WriteLine();
+        }
         if (s < 0)
         {
             Console.Write("virtio-blk status byte ");
