@@ -25,19 +25,18 @@ public sealed class AsyncVirtioTests : KvmWorkloadFixture
 
     private static PvImage Image => s_image ??= PvImageReader.ReadFile(WorkloadImages.Find(VirtualizationMode.Para));
 
-    /// <summary>A para machine over <paramref name="disk"/> whose virtio-blk request queue has a doorbell and a device thread.</summary>
+    /// <summary>A para machine over <paramref name="disk"/> as virtio-blk-async: its request queue has a doorbell and a device thread.</summary>
     private static Machine Build(DiskImage disk, string commandLine)
     {
         Machine machine = MachineBuilder.Create(Engines.Default)
             .WithMemory(32UL << 20)
             .WithMode(VirtualizationMode.Para)
-            .WithDisk(disk)
-            .WithOpenPorts([VirtioTransport.DoorbellPortBase])
+            .WithDisk(disk, DiskInterface.VirtioBlkAsync)
             .WithCommandLine(Encoding.ASCII.GetBytes(commandLine))
             .WithImage(Image)
             .Build();
-        ParaVirt.Cpu.VirtualCpu cpu = machine.Cpu!;
-        machine.Virtio!.AttachAsyncQueue(machine.Vm, device: 1, queue: 0, VirtioTransport.DoorbellPortBase, channel: 1, cpu.Raise, cpu.RegisterEventSource);
+        Assert.That(machine.Virtio!.AsyncQueues, Has.Count.EqualTo(1));
+        Assert.That(machine.Vm.Features & HypercallFeatures.VirtioAsync, Is.EqualTo(HypercallFeatures.VirtioAsync));
         return machine;
     }
 

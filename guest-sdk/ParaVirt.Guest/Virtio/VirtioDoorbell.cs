@@ -9,10 +9,10 @@ namespace ParaVirt.Guest.Virtio;
 /// host kernel and wakes the device thread, with no exit to the host's userspace.
 /// </summary>
 /// <remarks>
-/// A port rather than an MMIO store: the port write needs no instruction decoding by KVM (the exit
-/// carries port, size and value), and on this project's hosts (ARCHITECTURE.md) a port exit from
-/// CPL3 is the cheap, well-trodden path; an MMIO doorbell would go through the page-fault path of
-/// the nested MMU before KVM could match it against the ioeventfd.
+/// A port rather than an MMIO store: the port ioeventfd is the one the engine offers and measured
+/// (0.11x a userspace exit on the AMD host); KVM matches it from the exit's port and size alone,
+/// where an MMIO doorbell would take the nested MMU's fault path and an instruction decode first
+/// (docs/virtio.md, "The asynchronous transport").
 /// </remarks>
 /// <example><code>
 /// long r = VirtioHypercalls.BindAsyncQueue(dev, 0);

@@ -37,8 +37,9 @@ internal static unsafe class BlockWorkload
             // case GuestDisk.Nvme:   issue 10, branch g-nvme
 #else
             case GuestDisk.VirtioBlk:
-                return RunVirtioBlk(write, operations);
-            // case GuestDisk.VirtioBlkAsync: issue 10, branch g-async
+                return RunVirtioBlk(write, operations, VirtioTransportMode.Hypercall);
+            case GuestDisk.VirtioBlkAsync:
+                return RunVirtioBlk(write, operations, VirtioTransportOption.AsyncWait(Guest.StartInfo));
 #endif
             default:
                 Console.Write("workloads: this build does not drive the disk '");
@@ -96,13 +97,16 @@ internal static unsafe class BlockWorkload
         return Verdict(badSectors, firstBad);
     }
 #else
-    /// <summary>virtio-blk: 32 requests in flight, one notify per 32.</summary>
-    private static int RunVirtioBlk(bool write, long operations)
+    /// <summary>
+    /// virtio-blk: 32 requests in flight. On the hypercall transport one notify (exit) per 32; on the
+    /// asynchronous one a doorbell (no exit) per 32, then the wait for the device thread.
+    /// </summary>
+    private static int RunVirtioBlk(bool write, long operations, VirtioTransportMode mode)
     {
         byte* buffers = (byte*)Virtqueue.AllocatePages((ulong)VirtioBlkDriver.QueueDepth * WorkloadProtocol.BlockRequestBytes);
         long badSectors = 0;
         ulong firstBad = 0;
-        int s = VirtioBlkDriver.Open(out VirtioBlkDriver disk);
+        int s = VirtioBlkDriver.Open(out VirtioBlkDriver disk, mode);
         if (s < 0)
             return Report.Failure("virtio-blk init", s, WorkloadProtocol.ExitDeviceInitFailed);
         if ((ulong)operations * WorkloadProtocol.SectorsPerRequest > disk.Capacity)
@@ -136,6 +140,12 @@ internal static unsafe class BlockWorkload
                 s = (int)kicked;
                 break;
             }
+            int waited = disk.WaitForCompletions(batch); // asynchronous transport: the device thread's work
+            if (waited < 0)
+            {
+                s = waited;
+                break;
+            }
             for (int reaped = 0; reaped < batch; reaped++)
             {
                 int r = disk.Reap(out int slot, out int status);
@@ -163,6 +173,15 @@ internal static unsafe class BlockWorkload
             done += batch;
         }
         Measurement.Stop(operations);
+        if (disk.Doorbell != null)
+        {
+            Console.Write("virtio-blk-async: ");
+            Console.WriteDecimal(disk.Doorbell.Rings);
+            Console.Write(" doorbell rings, ");
+            Console.WriteDecimal(disk.Blocks);
+            Console.Write(" blocks");
+            Console.WriteLine();
+        }
         if (s < 0)
         {
             Console.Write("virtio-blk status byte ");

@@ -4,20 +4,21 @@ using ParaVirt.Guest.Virtio;
 namespace Workloads;
 
 /// <summary>
-/// Which virtio transport the para block workloads open, from the command line's options after the
-/// operation count: <c>disk=virtio-blk-async</c> selects the asynchronous transport (doorbell and
-/// device thread), polling the used ring unless <c>wait=block</c> asks to wait in
-/// <c>SchedOp(block)</c>. Without them: the synchronous hypercall transport.
+/// How the para block workloads wait on the asynchronous transport (<c>disk=virtio-blk-async</c>):
+/// by polling the used ring, unless the command line's <c>wait=block</c> word asks to wait in
+/// <c>SchedOp(block)</c>.
 /// </summary>
 internal static unsafe class VirtioTransportOption
 {
-    /// <summary>The transport the command line asks for.</summary>
-    public static VirtioTransportMode Parse(StartInfo* info)
-    {
-        if (!HasToken(info, "disk=virtio-blk-async"))
-            return VirtioTransportMode.Hypercall;
-        return HasToken(info, "wait=block") ? VirtioTransportMode.AsyncBlock : VirtioTransportMode.AsyncPoll;
-    }
+    /// <summary>The command-line word that selects waiting in <c>SchedOp(block)</c>.</summary>
+    public const string WaitBlock = "wait=block";
+
+    /// <summary>The command-line word that selects polling (the default).</summary>
+    public const string WaitPoll = "wait=poll";
+
+    /// <summary>The asynchronous mode the command line asks for.</summary>
+    public static VirtioTransportMode AsyncWait(StartInfo* info) =>
+        HasToken(info, WaitBlock) ? VirtioTransportMode.AsyncBlock : VirtioTransportMode.AsyncPoll;
 
     /// <summary>Whether the space-separated command line holds <paramref name="token"/> as a whole word.</summary>
     public static bool HasToken(StartInfo* info, string token)
