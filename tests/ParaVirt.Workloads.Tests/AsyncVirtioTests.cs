@@ -208,6 +208,47 @@ public sealed class AsyncVirtioTests : KvmWorkloadFixture
         }
     }
 
+    /// <summary>Numbers for docs (run by hand: <c>--filter Name~Measure</c>); asserts only that each run verified.</summary>
+    [Test]
+    [Explicit("a measurement, not a check")]
+    public void Measure_the_three_transports()
+    {
+        const long operations = 8192;
+        string path = TempDisk();
+        try
+        {
+            using DiskImage disk = DiskImage.Create(path, operations * 8);
+            foreach (string workload in new[] { "blk-write", "blk-read" })
+            {
+                for (int round = 0; round < 3; round++)
+                {
+                    foreach (string transport in new[] { "disk=virtio-blk", "disk=virtio-blk-async", "disk=virtio-blk-async wait=block" })
+                    {
+                        Outcome o;
+                        if (transport == "disk=virtio-blk")
+                        {
+                            using Machine machine = MachineBuilder.Create(Engines.Default).WithMemory(32UL << 20).WithMode(VirtualizationMode.Para)
+                                .WithDisk(disk, DiskInterface.VirtioBlk).WithCommandLine($"{workload} {operations} {transport}").WithImage(Image).Build();
+                            var window = new MeasurementWindow();
+                            window.Register(machine.Vm);
+                            VmStopReason stop = machine.Run(TimeSpan.FromMinutes(2));
+                            Assert.That(stop.ExitCode, Is.Zero, stop.ToString);
+                            TestContext.Out.WriteLine($"MEASURE {workload} {transport}: {window.Exits} exits ({string.Join(", ", window.ExitsByReason())}), {window.Elapsed.TotalMilliseconds * 1e6 / operations:F0} ns/request");
+                            continue;
+                        }
+                        o = RunOn(disk, $"{workload} {operations} {transport}");
+                        AssertClean(o);
+                        TestContext.Out.WriteLine($"MEASURE {workload} {transport}: {o.Window.Exits} exits ({string.Join(", ", o.Window.ExitsByReason())}), {o.Window.Elapsed.TotalMilliseconds * 1e6 / operations:F0} ns/request, {o.Queue.Wakeups} wake-ups, {o.Queue.EventsRaised} events");
+                    }
+                }
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Test]
     public void The_device_thread_allocates_nothing_per_request()
     {
