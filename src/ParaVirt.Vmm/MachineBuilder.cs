@@ -174,7 +174,7 @@ public sealed class MachineBuilder
             MemorySize = _memorySize,
             ConsoleOutput = _consoleOutput,
             ConsoleInput = _consoleInput,
-            OpenPorts = WithDoorbellPort(_openPorts ?? (_mode == VirtualizationMode.Full ? LegacyPlatform.PortsFor(withDisk: ataDisk) : Array.Empty<ushort>()), diskInterface),
+            OpenPorts = WithDoorbellPort(_openPorts ?? (_mode == VirtualizationMode.Full ? LegacyPlatform.PortsFor(withDisk: ataDisk, withBusMaster: diskInterface == DiskInterface.IdeDma) : Array.Empty<ushort>()), diskInterface),
             NullHypercallValue = _nullHypercallValue,
         };
         var vm = new VirtualMachine(_engine, options);
@@ -189,7 +189,7 @@ public sealed class MachineBuilder
                 var clock = new SystemClock();
                 if (mode == VirtualizationMode.Full)
                 {
-                    legacy = LegacyPlatform.Attach(vm, ataDisk ? _disk : null, clock);
+                    legacy = LegacyPlatform.Attach(vm, ataDisk ? _disk : null, clock, busMasterDma: diskInterface == DiskInterface.IdeDma);
                     AttachFullModeDisk(diskInterface);
                 }
                 else
@@ -236,7 +236,7 @@ public sealed class MachineBuilder
             case DiskInterface.AtaPio:
                 return; // the legacy platform's primary master
             case DiskInterface.IdeDma:
-                throw new NotSupportedException("ide-dma: the IDE bus-master DMA device is not built yet (issue 10, branch g-ide)");
+                return; // the same drive with the legacy platform's bus-master function (busMasterDma above)
             case DiskInterface.Nvme:
                 // NOT BUILT YET: branch g-nvme replaces this throw with the NVMe controller's attach.
                 throw new NotSupportedException("nvme: the NVMe controller is not built yet (issue 10, branch g-nvme)");
