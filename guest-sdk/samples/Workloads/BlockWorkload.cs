@@ -18,8 +18,13 @@ namespace Workloads;
 /// </summary>
 internal static unsafe class BlockWorkload
 {
-    /// <summary>Runs the workload on the disk named by <paramref name="diskName"/> (empty: the mode's default).</summary>
-    public static int Run(bool write, long operations, System.ReadOnlySpan<byte> diskName)
+    /// <summary>
+    /// Runs the workload on the disk named by <paramref name="diskName"/> (empty: the mode's default):
+    /// sequential requests, or with <paramref name="random"/> the blocks of <see cref="RandomRequests"/>
+    /// (reads only), with up to <paramref name="queueDepth"/> requests in flight on a device with a
+    /// queue (a device without one runs them one at a time).
+    /// </summary>
+    public static int Run(bool write, bool random, int queueDepth, long operations, System.ReadOnlySpan<byte> diskName)
     {
         if (!GuestDisks.TryParse(diskName, out GuestDisk disk))
         {
@@ -33,13 +38,13 @@ internal static unsafe class BlockWorkload
 #if PARAVIRT_FULL
             case GuestDisk.AtaPio:
             case GuestDisk.IdeDma:
-                return RunAta(disk, write, operations);
+                return RunAta(disk, write, random, operations);
             // case GuestDisk.Nvme:   issue 10, branch g-nvme
 #else
             case GuestDisk.VirtioBlk:
-                return RunVirtioBlk(write, operations, VirtioTransportMode.Hypercall);
+                return RunVirtioBlk(write, random, queueDepth, operations, VirtioTransportMode.Hypercall);
             case GuestDisk.VirtioBlkAsync:
-                return RunVirtioBlk(write, operations, VirtioTransportOption.AsyncWait(Guest.StartInfo));
+                return RunVirtioBlk(write, random, queueDepth, operations, VirtioTransportOption.AsyncWait(Guest.StartInfo));
 #endif
             default:
                 Console.Write("workloads: this build does not drive the disk '");
@@ -51,7 +56,7 @@ internal static unsafe class BlockWorkload
 
 #if PARAVIRT_FULL
     /// <summary>ATA PIO or IDE bus-master DMA: one command per 4 KiB request.</summary>
-    private static int RunAta(GuestDisk kind, bool write, long operations)
+    private static int RunAta(GuestDisk kind, bool write, bool random, long operations)
     {
         byte* buffers = (byte*)Virtqueue.AllocatePages(WorkloadProtocol.BlockRequestBytes);
         long badSectors = 0;
@@ -65,7 +70,7 @@ internal static unsafe class BlockWorkload
         Measurement.Start(operations);
         for (long i = 0; i < operations; i++)
         {
-            uint lba = (uint)(i * WorkloadProtocol.SectorsPerRequest);
+            uint lba = (uint)(RequestBlock(i, operations, random) * WorkloadProtocol.SectorsPerRequest);
             if (write)
             {
                 SectorPattern.Fill(buffers, lba, WorkloadProtocol.SectorsPerRequest);
@@ -99,10 +104,11 @@ internal static unsafe class BlockWorkload
     }
 #else
     /// <summary>
-    /// virtio-blk: 32 requests in flight. On the hypercall transport one notify (exit) per 32; on the
-    /// asynchronous one a doorbell (no exit) per 32, then the wait for the device thread.
+    /// virtio-blk: <paramref name="queueDepth"/> (1 to 32) requests in flight. On the hypercall
+    /// transport one notify (exit) per batch; on the asynchronous one a doorbell (no exit) per
+    /// batch, then the wait for the device thread.
     /// </summary>
-    private static int RunVirtioBlk(bool write, long operations, VirtioTransportMode mode)
+    private static int RunVirtioBlk(bool write, bool random, int queueDepth, long operations, VirtioTransportMode mode)
     {
         byte* buffers = (byte*)Virtqueue.AllocatePages((ulong)VirtioBlkDriver.QueueDepth * WorkloadProtocol.BlockRequestBytes);
         long badSectors = 0;
@@ -118,11 +124,11 @@ internal static unsafe class BlockWorkload
         long done = 0;
         while (done < operations && s >= 0)
         {
-            int batch = operations - done < VirtioBlkDriver.QueueDepth ? (int)(operations - done) : VirtioBlkDriver.QueueDepth;
+            int batch = operations - done < queueDepth ? (int)(operations - done) : queueDepth;
             for (int j = 0; j < batch; j++)
             {
                 byte* buffer = buffers + (long)j * WorkloadProtocol.BlockRequestBytes;
-                ulong sector = (ulong)(done + j) * WorkloadProtocol.SectorsPerRequest;
+                ulong sector = RequestBlock(done + j, operations, random) * WorkloadProtocol.SectorsPerRequest;
                 if (write)
                     SectorPattern.Fill(buffer, sector, WorkloadProtocol.SectorsPerRequest);
                 int slot = disk.Submit(type, sector, buffer, WorkloadProtocol.BlockRequestBytes);
@@ -163,7 +169,7 @@ internal static unsafe class BlockWorkload
                 if (!write)
                 {
                     int j = bufferOfSlot[slot];
-                    ulong sector = (ulong)(done + j) * WorkloadProtocol.SectorsPerRequest;
+                    ulong sector = RequestBlock(done + j, operations, random) * WorkloadProtocol.SectorsPerRequest;
                     byte* data = buffers + (long)j * WorkloadProtocol.BlockRequestBytes;
                     int bad = SectorPattern.CountMismatchedSectors(data, sector, WorkloadProtocol.SectorsPerRequest);
                     if (bad > 0 && badSectors == 0)
@@ -195,6 +201,9 @@ internal static unsafe class BlockWorkload
         return Verdict(badSectors, firstBad);
     }
 #endif
+
+    /// <summary>The 4 KiB block request <paramref name="i"/> moves: <paramref name="i"/> itself, or a random one of the disk's <paramref name="blocks"/>.</summary>
+    private static ulong RequestBlock(long i, long blocks, bool random) => random ? RandomRequests.Block(i, blocks) : (ulong)i;
 
     /// <summary>Reports sectors that differed from the pattern (<see cref="WorkloadProtocol.ExitVerifyFailed"/>), or OK.</summary>
     private static int Verdict(long badSectors, ulong firstBad)
