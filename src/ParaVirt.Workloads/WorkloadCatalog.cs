@@ -69,6 +69,13 @@ public static class WorkloadCatalog
     public static WorkloadDefinition HostileAvailAhead { get; } = new(
         "hostile-avail-ahead", "run", 1, 1, 0, "corrupt the virtqueue with avail->idx far ahead; expect NEEDS_RESET, then recover");
 
+    /// <summary>Full-only test workload (run with <c>disk=ide-dma</c>): the guest programs the bus master with hostile PRD tables and a request past the end of the disk; expects the defined statuses, then a verified read (not in <see cref="All"/>).</summary>
+    public static WorkloadDefinition HostilePrd { get; } = new(
+        "hostile-prd", "run", 512, 512, 0, "program IDE DMA with PRD tables outside RAM, without EOT, a region outside RAM, a read past the end; expect the defined statuses, then a good read")
+    {
+        Disk = WorkloadDisk.Pattern,
+    };
+
     /// <summary>The I/O workloads followed by the CPU workloads.</summary>
     public static IReadOnlyList<WorkloadDefinition> All { get; } = Merge();
 

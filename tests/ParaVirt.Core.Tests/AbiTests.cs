@@ -49,6 +49,15 @@ public class AbiTests
             Assert.That(AtaCommand.FlushCache, Is.EqualTo(0xE7));
             Assert.That(AtaCommand.IdentifyDevice, Is.EqualTo(0xEC));
             Assert.That(AtaStatus.Busy | AtaStatus.Ready | AtaStatus.DataRequest | AtaStatus.Error, Is.EqualTo(0xC9));
+            Assert.That(AtaCommand.ReadDma, Is.EqualTo(0xC8));
+            Assert.That(AtaCommand.WriteDma, Is.EqualTo(0xCA));
+            Assert.That(IdeBusMasterRegisters.Command, Is.EqualTo(0xC000));
+            Assert.That(IdeBusMasterRegisters.Status, Is.EqualTo(0xC002));
+            Assert.That(IdeBusMasterRegisters.PrdTableAddress, Is.EqualTo(0xC004));
+            Assert.That(IdeBusMasterRegisters.CommandStart | IdeBusMasterRegisters.CommandToMemory, Is.EqualTo(0x09));
+            Assert.That(IdeBusMasterRegisters.StatusActive | IdeBusMasterRegisters.StatusError | IdeBusMasterRegisters.StatusInterrupt, Is.EqualTo(0x07));
+            Assert.That(IdeBusMasterRegisters.PrdEndOfTable, Is.EqualTo(0x8000_0000u));
+            Assert.That(IdeBusMasterRegisters.MaxPrdEntries, Is.EqualTo(8192));
         });
     }
 

@@ -76,3 +76,27 @@ public sealed class IdeDmaWorkloadTests : KvmWorkloadFixture
         }
     }
 }
+
+/// <summary>A guest that programs the bus master with hostile tables gets the defined statuses, the host stays up, and the disk works after them.</summary>
+public sealed class HostilePrdTests : KvmWorkloadFixture
+{
+    [Test]
+    public void Hostile_prd_tables_end_with_the_defined_status_and_the_disk_recovers()
+    {
+        WorkloadResult r = Run(WorkloadCatalog.HostilePrd, VirtualizationMode.Full, disk: DiskInterface.IdeDma);
+        Assert.That(r.Stop?.Kind, Is.EqualTo(VmStopKind.GuestShutdown));
+        Assert.That(r.ExitCode, Is.Zero, () => r.ConsoleTail);
+        Assert.That(r.ConsoleTail, Does.Contain("table outside RAM: status 0x51 error 0x4 bus master 0x22 (as defined)"));
+        Assert.That(r.ConsoleTail, Does.Contain("table without EOT: status 0x51 error 0x4 bus master 0x22 (as defined)"));
+        Assert.That(r.ConsoleTail, Does.Contain("region outside RAM: status 0x51 error 0x4 bus master 0x22 (as defined)"));
+        Assert.That(r.ConsoleTail, Does.Contain("past the end: status 0x51 error 0x10"));
+        Assert.That(r.ConsoleTail, Does.Contain("the disk works after them"));
+    }
+
+    [Test]
+    public void The_hostile_prd_workload_refuses_para_mode()
+    {
+        WorkloadResult r = Run(WorkloadCatalog.HostilePrd, VirtualizationMode.Para);
+        Assert.That(r.ExitCode, Is.EqualTo(WorkloadProtocol.ExitNotInThisMode));
+    }
+}

@@ -75,12 +75,22 @@ public sealed unsafe class IdeDmaDriver
             return DriverStatus.Unsupported;
         ulong raw = (ulong)Internal.Runtime.BumpAllocator.Allocate(4096 + 4095);
         _table = (uint*)((raw + 4095) & ~4095UL);
-        Cpu.OutByte(BmCommand, 0);
-        Cpu.OutDword(BmTable, (uint)(ulong)_table);
+        Recover();
         if (Cpu.InDword(BmTable) != (uint)(ulong)_table)
             return DriverStatus.NoDevice; // no bus master behind these ports
-        Cpu.OutByte(BmStatus, IdeBusMasterRegisters.StatusError | IdeBusMasterRegisters.StatusInterrupt | IdeBusMasterRegisters.StatusDrive0Capable);
         return DriverStatus.Ok;
+    }
+
+    /// <summary>
+    /// Puts the bus master back in this driver's hands, as an error handler does: Stop, the table
+    /// address programmed again, Error and Interrupt cleared. Call it after anything else programmed
+    /// the bus master; the next request's command replaces whatever the drive was doing.
+    /// </summary>
+    public void Recover()
+    {
+        Cpu.OutByte(BmCommand, 0);
+        Cpu.OutDword(BmTable, (uint)(ulong)_table);
+        Cpu.OutByte(BmStatus, IdeBusMasterRegisters.StatusError | IdeBusMasterRegisters.StatusInterrupt | IdeBusMasterRegisters.StatusDrive0Capable);
     }
 
     /// <summary>Reads <paramref name="count"/> sectors at <paramref name="lba"/> into <paramref name="buffer"/> by DMA. Returns 0 or a negative status.</summary>
