@@ -93,6 +93,24 @@ public sealed class AsyncVirtioTests : KvmWorkloadFixture
         }
     }
 
+    [TestCase("blk-randread")]
+    [TestCase("blk-randread-qd32")]
+    [TestCase("blk-write")]
+    public void Through_the_runner_virtio_blk_async_verifies_with_no_exit(string name)
+    {
+        WorkloadResult r = Runner.Run(WorkloadCatalog.Find(name)!, VirtualizationMode.Para, new WorkloadRunOptions
+        {
+            Quick = true,
+            DiskInterface = DiskInterface.VirtioBlkAsync,
+            Timeout = TimeSpan.FromMinutes(2),
+        });
+        TestContext.Out.WriteLine($"{r.Workload} {r.Device}: {r.Operations} ops, {r.Exits} exits, {r.NsPerOp:F0} ns/op, verified {r.Verified} {r.Failure}");
+        AssertVerified(r);
+        Assert.That(r.Device, Is.EqualTo("virtio-blk-async"));
+        // Queue depth 1 too: one doorbell per request, completed in the kernel, and a polled used ring.
+        Assert.That(r.Exits, Is.Zero);
+    }
+
     [TestCase("blk-write")]
     [TestCase("blk-read")]
     public void Blocking_for_the_event_makes_at_most_a_few_exits_per_batch_and_none_for_the_doorbell(string workload)
@@ -218,7 +236,8 @@ public sealed class AsyncVirtioTests : KvmWorkloadFixture
         try
         {
             using DiskImage disk = DiskImage.Create(path, operations * 8);
-            foreach (string workload in new[] { "blk-write", "blk-read" })
+            DiskPattern.Fill(disk, operations * 8);
+            foreach (string workload in new[] { "blk-write", "blk-read", "blk-randread", "blk-randread-qd32" })
             {
                 for (int round = 0; round < 3; round++)
                 {
