@@ -44,7 +44,7 @@ public enum Hypercall : uint
     /// <summary>Registers the event callback at guest address <c>arg0</c> (0 unregisters): the host enters it with an interrupt frame when an event is pending and <see cref="SharedInfo.EventMask"/> is 0. Returns 0.</summary>
     SetEventCallback = 9,
 
-    // Numbers 16 to 31: the virtio hypercall transport (docs/virtio.md). 25 to 31 are reserved for it.
+    // Numbers 16 to 31: the virtio hypercall transport (docs/virtio.md). 26 to 31 are reserved for it.
 
     /// <summary>Virtio transport: returns the number of virtio devices of this VM (indices 0 to count - 1).</summary>
     VirtioDeviceCount = 16,
@@ -73,6 +73,13 @@ public enum Hypercall : uint
     /// <summary>Virtio transport: copies <c>arg3</c> bytes of device <c>arg0</c>'s configuration space from offset <c>arg1</c> to guest address <c>arg2</c>; returns the count.</summary>
     VirtioReadConfig = 24,
 
+    /// <summary>
+    /// Virtio transport, asynchronous (ABI 0.2, <see cref="HypercallFeatures.VirtioAsync"/>): switches queue <c>arg1</c> of
+    /// device <c>arg0</c> to the doorbell transport; returns its binding (<c>Virtio.VirtioAsyncBinding</c>: the doorbell port
+    /// in bits 0-15, the event channel in bits 16-21). Allowed after FEATURES_OK and before DRIVER_OK.
+    /// </summary>
+    VirtioBindAsyncQueue = 25,
+
     /// <summary>One past the highest number ABI version 0 can express (0 to 127, one stub each in the hypercall page). Hypercall tables size themselves to it.</summary>
     Limit = 128,
 }
@@ -91,6 +98,9 @@ public enum HypercallFeatures : ulong
 
     /// <summary><see cref="Hypercall.HostCall"/> is available.</summary>
     HostCall = 1UL << 2,
+
+    /// <summary><see cref="Hypercall.VirtioBindAsyncQueue"/> is available: virtio queues may use an ioeventfd doorbell served by a device thread, completions arrive as events.</summary>
+    VirtioAsync = 1UL << 4,
 }
 
 /// <summary>One entry of a <see cref="Hypercall.Multicall"/> list: 64 bytes, naturally aligned.</summary>

@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 using ParaVirt.Abi;
 using ParaVirt.Abi.Virtio;
 using ParaVirt.Core.Memory;
@@ -26,6 +27,13 @@ namespace ParaVirt.Devices.Virtio;
 /// long completed = device.Notify(0);
 /// </code>
 /// </example>
+/// <remarks>
+/// Thread safety: every operation that reads or changes the device's state (status, features,
+/// queues, configuration) runs under <see cref="Gate"/>, so the hypercalls on the vCPU thread and
+/// a device thread of the asynchronous transport (<see cref="VirtioAsyncQueue"/>) never interleave:
+/// a reset or a status change waits for the device thread's current notification, which its work
+/// budget bounds. <see cref="Status"/> reads without it (a byte read is atomic).
+/// </remarks>
 public abstract class VirtioDevice
 {
     /// <summary>Features every ParaVirt device offers: VERSION_1, EVENT_IDX and INDIRECT_DESC.</summary>
@@ -37,8 +45,11 @@ public abstract class VirtioDevice
 
     private readonly SplitVirtqueue[] _queues;
     private readonly byte[] _config;
+    private readonly Lock _gate = new();
     private byte _status;
     private ulong _driverFeatures;
+    private ulong _asyncOffered; // bit q: the transport gave queue q a doorbell and a device thread
+    private ulong _asyncBound;   // bit q: the driver switched queue q to them (cleared by a reset)
 
     /// <summary>Creates a device with <paramref name="queueCount"/> queues.</summary>
     /// <param name="memory">The VM's guest-writable memory (<see cref="ParaVirt.Core.Machine.VirtualMachine.WritableMemory"/>): rings and buffers must lie in it.</param>
@@ -84,10 +95,16 @@ public abstract class VirtioDevice
     public ulong DriverFeatures => _driverFeatures;
 
     /// <summary>The device status byte (<see cref="VirtioDeviceStatus"/> bits).</summary>
-    public byte Status => _status;
+    public byte Status => Volatile.Read(ref _status);
+
+    /// <summary>
+    /// The device's lock: held by every state operation and by a device thread while it processes a
+    /// queue. Taking it is allocation-free (<see cref="Lock"/>) and re-entrant.
+    /// </summary>
+    protected internal Lock Gate => _gate;
 
     /// <summary>Whether the device reported DEVICE_NEEDS_RESET.</summary>
-    public bool NeedsReset => (_status & VirtioDeviceStatus.DeviceNeedsReset) != 0;
+    public bool NeedsReset => (Status & VirtioDeviceStatus.DeviceNeedsReset) != 0;
 
     /// <summary>
     /// Asked between chains by devices whose notifications do bounded but sizeable work: true
@@ -122,6 +139,7 @@ public abstract class VirtioDevice
     {
         if (word > 1 || bits > 0xFFFF_FFFF)
             return (long)HypercallStatus.InvalidArgument;
+        using Lock.Scope scope = _gate.EnterScope();
         if ((_status & VirtioDeviceStatus.Driver) == 0 || (_status & (VirtioDeviceStatus.FeaturesOk | VirtioDeviceStatus.Failed)) != 0)
             return (long)HypercallStatus.NotPermitted;
         int shift = (int)word * 32;
@@ -145,6 +163,7 @@ public abstract class VirtioDevice
             Reset();
             return 0;
         }
+        using Lock.Scope scope = _gate.EnterScope();
         byte requested = (byte)(value & DriverBits);
         byte current = (byte)(_status & DriverBits);
         if ((current & ~requested) != 0)
@@ -160,7 +179,7 @@ public abstract class VirtioDevice
             if ((requested & VirtioDeviceStatus.DriverOk) != 0)
                 return (long)HypercallStatus.NotPermitted;
         }
-        _status = (byte)(requested | (_status & VirtioDeviceStatus.DeviceNeedsReset));
+        Volatile.Write(ref _status, (byte)(requested | (_status & VirtioDeviceStatus.DeviceNeedsReset)));
         return _status;
     }
 
@@ -171,8 +190,8 @@ public abstract class VirtioDevice
     {
         if (queue >= (ulong)_queues.Length)
             return (long)HypercallStatus.InvalidArgument;
-        if ((_status & VirtioDeviceStatus.FeaturesOk) == 0
-            || (_status & (VirtioDeviceStatus.DriverOk | VirtioDeviceStatus.Failed | VirtioDeviceStatus.DeviceNeedsReset)) != 0)
+        using Lock.Scope scope = _gate.EnterScope();
+        if (!InSetupPhase())
             return (long)HypercallStatus.NotPermitted;
         if (size > VirtqLayout.MaxQueueSize)
             return (long)HypercallStatus.InvalidArgument;
@@ -197,8 +216,8 @@ public abstract class VirtioDevice
     {
         if (queue >= (ulong)_queues.Length)
             return (long)HypercallStatus.InvalidArgument;
-        if ((_status & VirtioDeviceStatus.DriverOk) == 0
-            || (_status & (VirtioDeviceStatus.Failed | VirtioDeviceStatus.DeviceNeedsReset)) != 0)
+        using Lock.Scope scope = _gate.EnterScope();
+        if (!IsLive())
             return (long)HypercallStatus.NotPermitted;
         int completed = ProcessQueue((int)queue, _queues[queue]);
         if (_queues[queue].Error != VirtqueueError.None)
@@ -217,6 +236,7 @@ public abstract class VirtioDevice
     {
         if (offset > (ulong)_config.Length || length > (ulong)_config.Length - offset)
             return (long)HypercallStatus.InvalidArgument;
+        using Lock.Scope scope = _gate.EnterScope();
         FillConfig(_config);
         if (!Memory.TryWrite(address, _config.AsSpan((int)offset, (int)length)))
             return (long)HypercallStatus.BadAddress;
@@ -224,16 +244,94 @@ public abstract class VirtioDevice
     }
 
     /// <summary>Sets DEVICE_NEEDS_RESET: the device stops processing until the driver writes status 0.</summary>
-    public void MarkNeedsReset() => _status |= VirtioDeviceStatus.DeviceNeedsReset;
+    public void MarkNeedsReset()
+    {
+        using Lock.Scope scope = _gate.EnterScope();
+        Volatile.Write(ref _status, (byte)(_status | VirtioDeviceStatus.DeviceNeedsReset));
+    }
 
-    /// <summary>Resets the device: status 0, no features, every queue forgotten.</summary>
+    /// <summary>Resets the device: status 0, no features, every queue forgotten, every queue back on the synchronous transport.</summary>
     public void Reset()
     {
-        _status = 0;
+        using Lock.Scope scope = _gate.EnterScope();
+        Volatile.Write(ref _status, (byte)0);
         _driverFeatures = 0;
+        _asyncBound = 0;
         foreach (SplitVirtqueue q in _queues)
             q.Reset();
         OnReset();
+    }
+
+    /// <summary>Whether queue <paramref name="queue"/> has a doorbell and device thread the driver may bind (<see cref="BindAsync"/>).</summary>
+    public bool OffersAsync(int queue) => (uint)queue < (uint)_queues.Length && (Volatile.Read(ref _asyncOffered) & (1UL << queue)) != 0;
+
+    /// <summary>Whether the driver switched queue <paramref name="queue"/> to the asynchronous transport.</summary>
+    public bool IsAsyncBound(int queue) => (uint)queue < (uint)_queues.Length && (Volatile.Read(ref _asyncBound) & (1UL << queue)) != 0;
+
+    /// <summary>Marks queue <paramref name="queue"/> as served by a device thread (the transport calls this once it has a doorbell for it).</summary>
+    internal void OfferAsync(int queue)
+    {
+        using Lock.Scope scope = _gate.EnterScope();
+        _asyncOffered |= 1UL << queue;
+    }
+
+    /// <summary>
+    /// The driver's <see cref="Hypercall.VirtioBindAsyncQueue"/>: from now until a reset, the device
+    /// thread processes queue <paramref name="queue"/> when its doorbell rings. Allowed after
+    /// FEATURES_OK and before DRIVER_OK, as queue setup; refused with NotPermitted for a queue the
+    /// transport serves synchronously only.
+    /// </summary>
+    public long BindAsync(ulong queue)
+    {
+        if (queue >= (ulong)_queues.Length)
+            return (long)HypercallStatus.InvalidArgument;
+        using Lock.Scope scope = _gate.EnterScope();
+        if (!InSetupPhase() || (_asyncOffered & (1UL << (int)queue)) == 0)
+            return (long)HypercallStatus.NotPermitted;
+        _asyncBound |= 1UL << (int)queue;
+        return 0;
+    }
+
+    /// <summary>
+    /// A device thread's turn on queue <paramref name="queue"/> after its doorbell rang: under
+    /// <see cref="Gate"/> and a lease on the guest memory, processes the queue exactly as a
+    /// <see cref="Notify"/> would (same code, same budget). Does nothing unless the queue is bound
+    /// to the asynchronous transport and the device is live. Never throws on guest input.
+    /// </summary>
+    internal AsyncServeResult ServeAsync(int queue)
+    {
+        using Lock.Scope scope = _gate.EnterScope();
+        if ((_asyncBound & (1UL << queue)) == 0 || !IsLive())
+            return AsyncServeResult.Idle;
+        // The lease keeps guest RAM mapped while this thread dereferences the queue's cached ring
+        // pointers and the buffers' spans; a closed memory refuses it and the thread stops.
+        using GuestMemoryLease lease = Memory.Lease();
+        if (!lease.IsHeld)
+            return AsyncServeResult.MemoryClosed;
+        SplitVirtqueue q = _queues[queue];
+        int completed = ProcessQueue(queue, q);
+        if (q.Error == VirtqueueError.MemoryClosed)
+            return AsyncServeResult.MemoryClosed;
+        if (q.Error != VirtqueueError.None)
+        {
+            MarkNeedsReset();
+            return AsyncServeResult.NeedsReset;
+        }
+        AsyncServeResult result = AsyncServeResult.Idle;
+        // NeedsNotification applies the driver's suppression (used_event with EVENT_IDX, otherwise
+        // VIRTQ_AVAIL_F_NO_INTERRUPT); it is asked only when chains were completed.
+        if (completed > 0 && q.NeedsNotification())
+            result |= AsyncServeResult.Notify;
+        if (!IsStopRequested && q.HasAvailable())
+            result |= AsyncServeResult.MorePending; // the device stopped at its budget
+        if (q.Error != VirtqueueError.None)
+        {
+            if (q.Error == VirtqueueError.MemoryClosed)
+                return AsyncServeResult.MemoryClosed;
+            MarkNeedsReset();
+            return AsyncServeResult.NeedsReset;
+        }
+        return result;
     }
 
     /// <summary>
@@ -251,6 +349,16 @@ public abstract class VirtioDevice
     protected virtual void OnReset()
     {
     }
+
+    /// <summary>FEATURES_OK set, DRIVER_OK, FAILED and DEVICE_NEEDS_RESET not: queues may be set up and bound.</summary>
+    private bool InSetupPhase() =>
+        (_status & VirtioDeviceStatus.FeaturesOk) != 0
+        && (_status & (VirtioDeviceStatus.DriverOk | VirtioDeviceStatus.Failed | VirtioDeviceStatus.DeviceNeedsReset)) == 0;
+
+    /// <summary>DRIVER_OK set, FAILED and DEVICE_NEEDS_RESET not: queues may be processed.</summary>
+    private bool IsLive() =>
+        (_status & VirtioDeviceStatus.DriverOk) != 0
+        && (_status & (VirtioDeviceStatus.Failed | VirtioDeviceStatus.DeviceNeedsReset)) == 0;
 
     private static bool InOrder(byte status)
     {

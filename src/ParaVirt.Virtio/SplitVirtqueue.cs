@@ -42,7 +42,7 @@ namespace ParaVirt.Virtio;
 /// <para>Guest memory lifetime: the ring pointers are cached at setup, and every method that
 /// dereferences them (<see cref="Setup"/>, <see cref="TryPop"/>, <see cref="AddUsed"/>,
 /// <see cref="NeedsNotification"/>, <see cref="DisableNotification"/>, <see cref="EnableNotification"/>,
-/// <see cref="DeferRemaining"/>) holds a <see cref="GuestMemory"/> lease while it does, so the memory
+/// <see cref="DeferRemaining"/>, <see cref="HasAvailable"/>) holds a <see cref="GuestMemory"/> lease while it does, so the memory
 /// cannot be unmapped under it. Once the memory is closed the lease is refused: the method touches
 /// nothing and <see cref="Error"/> becomes <see cref="VirtqueueError.MemoryClosed"/>. The buffers of a
 /// popped chain are the caller's: a device thread holds its own lease while it uses their spans.</para>
@@ -363,6 +363,29 @@ public sealed unsafe class SplitVirtqueue
             // Full barrier: the store above is visible before the caller returns to the driver.
             Interlocked.MemoryBarrier();
             return _availIdxShadow != _nextAvail;
+        }
+        finally
+        {
+            Memory.Release();
+        }
+    }
+
+    /// <summary>
+    /// Whether the driver has made chains available that the device has not consumed yet (reads
+    /// <c>avail-&gt;idx</c> with acquire semantics and validates it). A device thread asks this after a
+    /// notification that stopped at its work budget, to go on without waiting for another doorbell.
+    /// </summary>
+    public bool HasAvailable()
+    {
+        if (_avail == null || _error != VirtqueueError.None)
+            return false;
+        if (_nextAvail != _availIdxShadow)
+            return true;
+        if (!Memory.TryAcquire())
+            return Fail(VirtqueueError.MemoryClosed);
+        try
+        {
+            return RefreshAvailIdx();
         }
         finally
         {

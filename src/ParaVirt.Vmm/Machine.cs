@@ -56,6 +56,14 @@ public sealed class Machine : IDisposable
     /// <summary>Runs the guest until it stops or <paramref name="timeout"/> passes (<see cref="VirtualMachine.Run"/>).</summary>
     public VmStopReason Run(TimeSpan? timeout = null) => Vm.Run(timeout);
 
-    /// <summary>Disposes the VM (and with it the CPU virtualization's timers).</summary>
-    public void Dispose() => Vm.Dispose();
+    /// <summary>
+    /// Disposes the VM (and with it the CPU virtualization's timers), then joins the virtio device
+    /// threads: disposing the VM disposed their doorbells and closed the guest memory, so each ends
+    /// after its current turn.
+    /// </summary>
+    public void Dispose()
+    {
+        Vm.Dispose();
+        Virtio?.Dispose();
+    }
 }

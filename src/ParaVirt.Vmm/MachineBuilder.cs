@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO.Pipelines;
+using System.Linq;
 using System.Text;
 using ParaVirt.Core.Engine;
 using ParaVirt.Core.Machine;
@@ -173,7 +174,7 @@ public sealed class MachineBuilder
             MemorySize = _memorySize,
             ConsoleOutput = _consoleOutput,
             ConsoleInput = _consoleInput,
-            OpenPorts = _openPorts ?? (_mode == VirtualizationMode.Full ? LegacyPlatform.PortsFor(withDisk: ataDisk, withBusMaster: diskInterface == DiskInterface.IdeDma) : Array.Empty<ushort>()),
+            OpenPorts = WithDoorbellPort(_openPorts ?? (_mode == VirtualizationMode.Full ? LegacyPlatform.PortsFor(withDisk: ataDisk, withBusMaster: diskInterface == DiskInterface.IdeDma) : Array.Empty<ushort>()), diskInterface),
             NullHypercallValue = _nullHypercallValue,
         };
         var vm = new VirtualMachine(_engine, options);
@@ -198,6 +199,8 @@ public sealed class MachineBuilder
                     AttachParaModeDisk(virtio, vm, diskInterface);
                 }
                 cpu = CpuVirtualization.Attach(vm, mode, clock, legacy?.Pit, legacy?.Rtc);
+                if (diskInterface == DiskInterface.VirtioBlkAsync)
+                    AttachAsyncQueue(virtio!, vm, cpu);
             }
             vm.CommandLine = _commandLine;
             LoadedImage? loaded = _image is null ? null : ImageLoader.Load(vm, _image, _stackSize);
@@ -242,6 +245,28 @@ public sealed class MachineBuilder
         }
     }
 
+    /// <summary>The event channel of virtio-blk-async's request queue (the first device channel).</summary>
+    public const uint AsyncDiskEventChannel = (uint)ParaVirt.Abi.EventChannel.FirstDevice;
+
+    /// <summary>
+    /// virtio-blk-async: the request queue of virtio-blk (device 1) is served by a device thread
+    /// behind an ioeventfd doorbell on <see cref="VirtioTransport.DoorbellPortBase"/>, raising
+    /// <see cref="AsyncDiskEventChannel"/>. The driver chooses it at open (hypercall 25); until then,
+    /// the synchronous transport serves the same device.
+    /// </summary>
+    private static void AttachAsyncQueue(VirtioTransport virtio, VirtualMachine vm, VirtualCpu cpu) =>
+        virtio.AttachAsyncQueue(vm, virtio.Devices.Count - 1, VirtioBlock.RequestQueue, VirtioTransport.DoorbellPortBase, AsyncDiskEventChannel, cpu.Raise, cpu.RegisterEventSource);
+
+    /// <summary><paramref name="ports"/>, plus the doorbell port when the disk is virtio-blk-async (the guest's out must not fault).</summary>
+    private static IReadOnlyList<ushort> WithDoorbellPort(IReadOnlyList<ushort> ports, DiskInterface? diskInterface)
+    {
+        if (diskInterface != DiskInterface.VirtioBlkAsync || ports.Contains(VirtioTransport.DoorbellPortBase))
+            return ports;
+        var all = new List<ushort>(ports) { VirtioTransport.DoorbellPortBase };
+        all.Sort();
+        return all;
+    }
+
     /// <summary>Para mode's disk devices on the virtio transport: one arm per device.</summary>
     private void AttachParaModeDisk(VirtioTransport virtio, VirtualMachine vm, DiskInterface? diskInterface)
     {
@@ -253,8 +278,10 @@ public sealed class MachineBuilder
                 virtio.Add(new VirtioBlock(vm.WritableMemory, _disk!));
                 return;
             case DiskInterface.VirtioBlkAsync:
-                // NOT BUILT YET: branch g-async replaces this throw with the asynchronous transport's virtio-blk.
-                throw new NotSupportedException("virtio-blk-async: the asynchronous virtio transport is not built yet (issue 10, branch g-async)");
+                // The same device; its request queue gets a doorbell and a device thread once CPU
+                // virtualization exists to raise its event (AttachAsyncQueue).
+                virtio.Add(new VirtioBlock(vm.WritableMemory, _disk!));
+                return;
             default:
                 throw new InvalidOperationException($"{diskInterface} is not a para-mode disk");
         }

@@ -12,11 +12,11 @@ namespace ParaVirt.Core.Tests;
 public class AbiTests
 {
     [Test]
-    public void VersionIsZeroPointOne()
+    public void VersionIsZeroPointTwo()
     {
         Assert.That(AbiVersion.Major, Is.EqualTo(0));
-        Assert.That(AbiVersion.Minor, Is.EqualTo(1));
-        Assert.That(AbiVersion.Current, Is.EqualTo(0x0000_0001));
+        Assert.That(AbiVersion.Minor, Is.EqualTo(2));
+        Assert.That(AbiVersion.Current, Is.EqualTo(0x0000_0002));
     }
 
     [Test]
@@ -72,6 +72,7 @@ public class AbiTests
             [Hypercall.VirtioDeviceCount] = 16, [Hypercall.VirtioDeviceInfo] = 17, [Hypercall.VirtioGetFeatures] = 18,
             [Hypercall.VirtioSetFeatures] = 19, [Hypercall.VirtioGetStatus] = 20, [Hypercall.VirtioSetStatus] = 21,
             [Hypercall.VirtioSetupQueue] = 22, [Hypercall.VirtioNotify] = 23, [Hypercall.VirtioReadConfig] = 24,
+            [Hypercall.VirtioBindAsyncQueue] = 25,
             [Hypercall.Limit] = 128,
         };
         foreach (Hypercall call in Enum.GetValues<Hypercall>())
@@ -117,6 +118,16 @@ public class AbiTests
         Assert.That((ulong)HypercallFeatures.Console, Is.EqualTo(1));
         Assert.That((ulong)HypercallFeatures.Multicall, Is.EqualTo(2));
         Assert.That((ulong)HypercallFeatures.HostCall, Is.EqualTo(4));
+        Assert.That((ulong)HypercallFeatures.VirtioAsync, Is.EqualTo(16));
+    }
+
+    [Test]
+    public void VirtioAsyncBindingEncodingIsStable()
+    {
+        long binding = ParaVirt.Abi.Virtio.VirtioAsyncBinding.Encode(0x0C01, 5);
+        Assert.That(binding, Is.EqualTo(0x0005_0C01));
+        Assert.That(ParaVirt.Abi.Virtio.VirtioAsyncBinding.Port(binding), Is.EqualTo(0x0C01));
+        Assert.That(ParaVirt.Abi.Virtio.VirtioAsyncBinding.Channel(binding), Is.EqualTo(5));
     }
 
     [Test]

@@ -41,6 +41,7 @@ public sealed class VirtioTransportTests
         Assert.That((uint)Hypercall.VirtioSetupQueue, Is.EqualTo(22));
         Assert.That((uint)Hypercall.VirtioNotify, Is.EqualTo(23));
         Assert.That((uint)Hypercall.VirtioReadConfig, Is.EqualTo(24));
+        Assert.That((uint)Hypercall.VirtioBindAsyncQueue, Is.EqualTo(25));
     }
 
     [Test]
@@ -48,9 +49,9 @@ public sealed class VirtioTransportTests
     {
         var table = new HypercallTable();
         _transport.Register(table);
-        for (uint n = 16; n <= 24; n++)
+        for (uint n = 16; n <= 25; n++)
             Assert.That(table.NameOf(n), Is.EqualTo(((Hypercall)n).ToString()));
-        Assert.That(table.NameOf(25), Is.Null);
+        Assert.That(table.NameOf(26), Is.Null);
     }
 
     [Test]

@@ -168,11 +168,17 @@ public class MachineBuilderTests
 
     // Devices other branches of issue 10 build: g-nvme and g-async delete their case when their device lands.
     [TestCase(VirtualizationMode.Full, DiskInterface.Nvme, "nvme")]
-    [TestCase(VirtualizationMode.Para, DiskInterface.VirtioBlkAsync, "virtio-blk-async")]
     public void ADiskNotBuiltYetIsNotSupported(VirtualizationMode mode, DiskInterface disk, string name)
     {
         Assert.That(() => MachineBuilder.Create(new FakeEngine()).WithMemory(8UL << 20).WithMode(mode).WithDisk(_disk, disk).Build(),
             Throws.InstanceOf<NotSupportedException>().With.Message.StartsWith($"{name}: ").And.Message.Contains("not built yet"));
+    }
+
+    [Test]
+    public void VirtioBlkAsyncNeedsAnEngineWithDoorbells()
+    {
+        Assert.That(() => MachineBuilder.Create(new FakeEngine()).WithMemory(8UL << 20).WithMode(VirtualizationMode.Para).WithDisk(_disk, DiskInterface.VirtioBlkAsync).Build(),
+            Throws.InstanceOf<NotSupportedException>().With.Message.Contains("has no doorbells"));
     }
 
     [Test]

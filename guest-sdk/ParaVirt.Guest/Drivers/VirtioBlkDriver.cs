@@ -1,4 +1,5 @@
 using Internal.Runtime;
+using ParaVirt.Abi;
 using ParaVirt.Abi.Virtio;
 using ParaVirt.Guest.Virtio;
 
@@ -7,9 +8,17 @@ namespace ParaVirt.Guest.Drivers;
 /// <summary>
 /// A virtio-blk driver with up to <see cref="QueueDepth"/> requests in flight. Each request is a
 /// three-buffer chain <c>[header R 16][data][status W 1]</c>. The caller submits requests (no exit),
-/// rings the doorbell once for the whole batch (<see cref="Kick"/>: one exit, the device completes
-/// the batch during it), then reaps completions from the used ring (<see cref="Reap"/>: no exit),
-/// each with its status byte checked.
+/// rings the doorbell once for the whole batch (<see cref="Kick"/>), waits for completions
+/// (<see cref="WaitForCompletions"/>), then reaps them from the used ring (<see cref="Reap"/>: no
+/// exit), each with its status byte checked. The transport is chosen at <see cref="Open"/>:
+/// <list type="bullet">
+/// <item><see cref="VirtioTransportMode.Hypercall"/>: the doorbell is <c>VirtioNotify</c>, one
+/// exit, and the device completes the batch during it;</item>
+/// <item><see cref="VirtioTransportMode.AsyncPoll"/> / <see cref="VirtioTransportMode.AsyncBlock"/>:
+/// the doorbell is an <c>out</c> to the queue's ioeventfd port (no exit), honouring the device's
+/// <c>avail_event</c>; a device thread completes the requests, and the driver polls the used ring
+/// (events suppressed) or blocks in <c>SchedOp(block)</c> until the queue's event channel is raised.</item>
+/// </list>
 /// </summary>
 /// <example><code>
 /// if (VirtioBlkDriver.Open(out VirtioBlkDriver disk) &lt; 0) return 1;
@@ -35,7 +44,9 @@ public sealed unsafe class VirtioBlkDriver
     private readonly short* _slotOfHead;           // head descriptor -> slot, -1 when none
     private readonly int* _freeSlots;              // stack of free slots
     private int _freeSlotCount;
-    private int _awaitingDevice;                   // published, not yet completed by the device
+    private int _awaitingDevice;                   // published, not yet completed by the device (synchronous transport)
+    private VirtioDoorbell _doorbell;              // null on the synchronous transport
+    private bool _eventIdx;
 
     private VirtioBlkDriver(VirtioDeviceDriver device, Virtqueue queue, ulong capacity)
     {
@@ -65,17 +76,33 @@ public sealed unsafe class VirtioBlkDriver
     /// <summary>The request queue (diagnostics, hostile-driver tests).</summary>
     public Virtqueue Queue => _queue;
 
+    /// <summary>The transport chosen at <see cref="Open"/>.</summary>
+    public VirtioTransportMode Mode { get; private set; }
+
+    /// <summary>The asynchronous transport's doorbell (rings counted), or null.</summary>
+    public VirtioDoorbell Doorbell => _doorbell;
+
+    /// <summary>Times <see cref="WaitForCompletions"/> blocked in <c>SchedOp(block)</c>.</summary>
+    public long Blocks { get; private set; }
+
     /// <summary>
-    /// Finds the first virtio-blk device, negotiates VERSION_1 (and FLUSH when offered), sets up the
-    /// request queue and sets DRIVER_OK. Returns 0 or a negative status.
+    /// Finds the first virtio-blk device, negotiates VERSION_1 (and FLUSH when offered; EVENT_IDX
+    /// too for an asynchronous transport), sets up the request queue, binds it to the asynchronous
+    /// transport when <paramref name="mode"/> asks for it, and sets DRIVER_OK. Returns 0 or a
+    /// negative status (<see cref="DriverStatus.Unsupported"/>: the host has no asynchronous
+    /// transport for the device).
     /// </summary>
-    public static int Open(out VirtioBlkDriver driver)
+    public static int Open(out VirtioBlkDriver driver, VirtioTransportMode mode = VirtioTransportMode.Hypercall)
     {
         driver = null;
         int s = VirtioDeviceDriver.Find(VirtioDeviceId.Block, out VirtioDeviceDriver device);
         if (s < 0)
             return s;
-        s = device.Negotiate(VirtioFeatures.Mask(VirtioFeatures.Version1) | VirtioFeatures.Mask(VirtioBlkFeatures.Flush));
+        bool async = mode != VirtioTransportMode.Hypercall;
+        ulong wanted = VirtioFeatures.Mask(VirtioFeatures.Version1) | VirtioFeatures.Mask(VirtioBlkFeatures.Flush);
+        if (async)
+            wanted |= VirtioFeatures.Mask(VirtioFeatures.EventIdx);
+        s = device.Negotiate(wanted);
         if (s < 0)
             return s;
         if (device.Info.QueueCount < 1 || device.Info.MaxQueueSize < RingSize)
@@ -86,12 +113,23 @@ public sealed unsafe class VirtioBlkDriver
         Virtqueue queue = Virtqueue.Create(RingSize);
         if ((s = device.SetupQueue(RequestQueue, queue)) < 0)
             return s;
+        VirtioDoorbell doorbell = null;
+        if (async && (s = device.BindAsync(RequestQueue, out doorbell)) < 0)
+        {
+            device.Fail();
+            return s;
+        }
         ulong capacity;
         if ((s = device.ReadConfig(0, &capacity, 8)) < 0)
             return s;
         if ((s = device.Start()) < 0)
             return s;
-        driver = new VirtioBlkDriver(device, queue, capacity);
+        driver = new VirtioBlkDriver(device, queue, capacity)
+        {
+            Mode = mode,
+            _doorbell = doorbell,
+            _eventIdx = device.Has(VirtioFeatures.EventIdx),
+        };
         return DriverStatus.Ok;
     }
 
@@ -142,6 +180,8 @@ public sealed unsafe class VirtioBlkDriver
     /// </summary>
     public long Kick()
     {
+        if (_doorbell != null)
+            return KickAsync();
         _awaitingDevice += _queue.Publish();
         long total = 0;
         while (_awaitingDevice > 0)
@@ -155,6 +195,71 @@ public sealed unsafe class VirtioBlkDriver
             total += r;
         }
         return total;
+    }
+
+    /// <summary>
+    /// The asynchronous doorbell: publishes, and rings only if the device asked for it (spec
+    /// 2.7.10; a device thread still working on the queue will see the new chains when it re-reads
+    /// <c>avail-&gt;idx</c> after re-enabling notifications). No exit. Returns 0: completions come later.
+    /// </summary>
+    private long KickAsync()
+    {
+        if (Mode == VirtioTransportMode.AsyncPoll)
+        {
+            // No completion events while polling: used_event half the index space ahead cannot be
+            // crossed while at most QueueDepth requests are in flight.
+            if (_eventIdx)
+                _queue.SetUsedEvent((ushort)(_queue.LastUsed + 0x8000));
+            else
+                _queue.SetNoInterrupt(true);
+        }
+        int published = _queue.Publish();
+        if (published > 0 && _queue.DeviceWantsNotification(published, _eventIdx))
+            _doorbell.Ring();
+        return 0;
+    }
+
+    /// <summary>
+    /// Waits until at least <paramref name="count"/> completions are in the used ring (at most the
+    /// requests in flight). Synchronous transport: no wait (the device completed them in
+    /// <see cref="Kick"/>). Asynchronous: polls the used ring, or, in
+    /// <see cref="VirtioTransportMode.AsyncBlock"/>, sets <c>used_event</c> and blocks in
+    /// <c>SchedOp(block)</c> until the queue's event. Either way an event on the queue's channel with
+    /// the requests still missing makes the driver read the device status: a device that set
+    /// DEVICE_NEEDS_RESET on its thread gives <see cref="DriverStatus.NeedsReset"/>.
+    /// Returns 0, or a negative status.
+    /// </summary>
+    public int WaitForCompletions(int count)
+    {
+        if (count > InFlight)
+            count = InFlight;
+        if (_doorbell == null || count <= 0)
+            return DriverStatus.Ok;
+        uint channel = _doorbell.Channel;
+        while (_queue.PendingUsed < count)
+        {
+            if (Mode == VirtioTransportMode.AsyncBlock)
+            {
+                // Ask for the event when used->idx passes the count-th pending request, then look
+                // again: the device may have passed it before it could see used_event (store then
+                // load: a full barrier between them).
+                _queue.SetUsedEvent((ushort)(_queue.LastUsed + count - 1));
+                VirtioBarrier.Full();
+                if (_queue.PendingUsed >= count)
+                    break;
+                Blocks++;
+                RawHypercall.Call(Hypercall.SchedOp, (ulong)SchedOp.Block, 0);
+            }
+            if (Events.TakeChannel(channel) && _queue.PendingUsed < count)
+            {
+                long status = _device.ReadStatus();
+                if (status < 0)
+                    return (int)status;
+                if ((status & VirtioDeviceStatus.DeviceNeedsReset) != 0)
+                    return DriverStatus.NeedsReset;
+            }
+        }
+        return DriverStatus.Ok;
     }
 
     /// <summary>
@@ -192,6 +297,9 @@ public sealed unsafe class VirtioBlkDriver
         long k = Kick();
         if (k < 0)
             return (int)k;
+        int w = WaitForCompletions(InFlight);
+        if (w < 0)
+            return w;
         int result = DriverStatus.Timeout;
         while (true)
         {

@@ -22,6 +22,7 @@ public static unsafe class Events
     private static bool s_installed;
     private static ulong s_timerEvents;
     private static ulong s_otherEvents;
+    private static ulong s_deviceChannels; // device channels taken from the page and not yet claimed by TakeChannel
 #if !PARAVIRT_PARA
     private static byte* s_idt;
 #endif
@@ -101,6 +102,31 @@ public static unsafe class Events
                 s_timerEvents++;
             if ((pending & ~(1UL << (int)EventChannel.Timer)) != 0)
                 s_otherEvents++;
+            s_deviceChannels |= pending & ~(1UL << (int)EventChannel.Timer);
         }
+    }
+
+    /// <summary>
+    /// Para: whether device event channel <paramref name="channel"/> was raised since the last call,
+    /// and forgets it. Takes every pending event from the shared-info page first (as
+    /// <see cref="DispatchPending"/>, with events masked meanwhile), so a block in
+    /// <see cref="SchedOp.Block"/> that follows does not return at once for an event already seen.
+    /// No exit. Full: false.
+    /// </summary>
+    public static bool TakeChannel(uint channel)
+    {
+#if PARAVIRT_PARA
+        SharedInfo* s = Shared;
+        byte mask = s->EventMask;
+        s->EventMask = 1; // the callback must not interleave with this read-clear of our own state
+        DispatchPending();
+        ulong bit = 1UL << (int)(channel & 63);
+        bool raised = (s_deviceChannels & bit) != 0;
+        s_deviceChannels &= ~bit;
+        s->EventMask = mask;
+        return raised;
+#else
+        return false;
+#endif
     }
 }

@@ -11,16 +11,36 @@ namespace ParaVirt.Guest.Virtio;
 /// neither moves ring accesses across it nor keeps <c>used-&gt;idx</c> in a register.
 /// </summary>
 /// <remarks>
-/// The store-to-load barrier (<c>virt_mb()</c>) that notification suppression needs is not
-/// provided: the drivers always notify after publishing, which the spec allows.
+/// The store-to-load barrier (<c>virt_mb()</c>) that notification suppression needs is
+/// <see cref="Full"/>: x86 may make a later load visible before an earlier store, so publishing
+/// <c>avail-&gt;idx</c> and then reading <c>avail_event</c> (or writing <c>used_event</c> and then
+/// reading <c>used-&gt;idx</c>) needs a real <c>mfence</c>, an unprivileged instruction. The
+/// synchronous transport does not need it: its device runs only while the vCPU is in the hypercall.
 /// </remarks>
 /// <example><code>
 /// ring[avail % size] = head;
 /// VirtioBarrier.Write();   // entries before the index
 /// availIdx = avail + 1;
 /// </code></example>
-public static class VirtioBarrier
+public static unsafe class VirtioBarrier
 {
+    private static delegate* unmanaged<void> s_mfence;
+
+    /// <summary>
+    /// Orders earlier stores before later loads (<c>mfence</c>, with the device thread running on
+    /// another CPU): Linux's <c>virt_mb()</c>. The first call builds the two-byte stub.
+    /// </summary>
+    public static void Full()
+    {
+        if (s_mfence == null)
+        {
+            byte* stub = CodeBuffer.Allocate(4);
+            CodeBuffer.Emit(stub, [0x0F, 0xAE, 0xF0, 0xC3]); // mfence; ret
+            s_mfence = (delegate* unmanaged<void>)stub;
+        }
+        s_mfence();
+    }
+
     /// <summary>Orders earlier stores before later stores (the compiler may not move them across).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Write() { }

@@ -120,6 +120,27 @@ public sealed unsafe class VirtioDeviceDriver
         return r < 0 ? (int)r : DriverStatus.Ok;
     }
 
+    /// <summary>
+    /// Switches queue <paramref name="queueIndex"/> to the asynchronous transport (after
+    /// <see cref="Negotiate"/>, before <see cref="Start"/>): from then on the driver rings
+    /// <paramref name="doorbell"/> instead of calling <see cref="Notify"/>, and the device completes
+    /// requests on its own thread. Returns 0, or <see cref="DriverStatus.Unsupported"/> when the host
+    /// has no asynchronous transport for the queue (then the queue stays synchronous).
+    /// </summary>
+    public int BindAsync(uint queueIndex, out VirtioDoorbell doorbell)
+    {
+        doorbell = null;
+        if ((Hypercalls.GetFeatures() & ParaVirt.Abi.HypercallFeatures.VirtioAsync) == 0)
+            return DriverStatus.Unsupported;
+        long r = VirtioHypercalls.BindAsyncQueue(Index, queueIndex);
+        if (r == (long)ParaVirt.Abi.HypercallStatus.NotPermitted || r == (long)ParaVirt.Abi.HypercallStatus.UnknownHypercall)
+            return DriverStatus.Unsupported;
+        if (r < 0)
+            return (int)r;
+        doorbell = new VirtioDoorbell(r);
+        return DriverStatus.Ok;
+    }
+
     /// <summary>Sets DRIVER_OK: the device is live. Returns 0, or NotPermitted when a queue is missing.</summary>
     public int Start()
     {

@@ -5,7 +5,7 @@ using ParaVirt.Abi.Virtio;
 namespace ParaVirt.Guest.Virtio;
 
 /// <summary>
-/// Typed wrappers over the virtio transport hypercalls 16 to 24 (docs/virtio.md). Each is one exit;
+/// Typed wrappers over the virtio transport hypercalls 16 to 25 (docs/virtio.md). Each is one exit;
 /// a negative result is a <see cref="HypercallStatus"/>.
 /// </summary>
 /// <example><code>
@@ -39,6 +39,12 @@ public static unsafe class VirtioHypercalls
 
     /// <summary>The doorbell: the device processes the queue now; returns the chains it completed.</summary>
     public static long Notify(uint dev, uint queue) => RawHypercall.Call(Hypercall.VirtioNotify, dev, queue);
+
+    /// <summary>
+    /// Switches queue <paramref name="queue"/> to the asynchronous transport (ABI 0.2); returns its
+    /// <see cref="VirtioAsyncBinding"/> (doorbell port, event channel) or a negative status.
+    /// </summary>
+    public static long BindAsyncQueue(uint dev, uint queue) => RawHypercall.Call(Hypercall.VirtioBindAsyncQueue, dev, queue);
 
     /// <summary>Copies config bytes [<paramref name="offset"/>, +<paramref name="length"/>) to <paramref name="destination"/>.</summary>
     public static long ReadConfig(uint dev, uint offset, void* destination, uint length) =>

@@ -95,6 +95,55 @@ public sealed unsafe class Virtqueue
     /// <summary>Entry <paramref name="slot"/> of the available ring (for tests of hostile drivers).</summary>
     public ushort* AvailableEntry(uint slot) => (ushort*)(_avail + VirtqLayout.AvailEntryOffset(slot % _size));
 
+    /// <summary>The next used element the driver will consume (free-running).</summary>
+    public ushort LastUsed => _lastUsed;
+
+    /// <summary>Used elements the device has published and the driver not yet taken (reads <c>used-&gt;idx</c>).</summary>
+    public int PendingUsed
+    {
+        get
+        {
+            VirtioBarrier.Read(); // read used->idx from memory, not from a register
+            return (ushort)(*(ushort*)(_used + 2) - _lastUsed);
+        }
+    }
+
+    /// <summary>
+    /// Sets <c>used_event</c> (EVENT_IDX): the device raises its event once <c>used-&gt;idx</c> passes
+    /// <paramref name="value"/>. The caller follows it with <see cref="VirtioBarrier.Full"/> before
+    /// it re-reads <c>used-&gt;idx</c>.
+    /// </summary>
+    public void SetUsedEvent(ushort value)
+    {
+        *(ushort*)(_avail + VirtqLayout.UsedEventOffset(_size)) = value;
+        VirtioBarrier.Write();
+    }
+
+    /// <summary>Sets or clears <c>VIRTQ_AVAIL_F_NO_INTERRUPT</c> (without EVENT_IDX).</summary>
+    public void SetNoInterrupt(bool value)
+    {
+        *(ushort*)_avail = value ? VirtqAvailFlags.NoInterrupt : (ushort)0;
+        VirtioBarrier.Write();
+    }
+
+    /// <summary>
+    /// After a <see cref="Publish"/> of <paramref name="published"/> chains, whether the device asked
+    /// to be notified (spec 2.7.10): with EVENT_IDX <c>vring_need_event(avail_event, new, old)</c>,
+    /// otherwise <c>!(used-&gt;flags &amp; VIRTQ_USED_F_NO_NOTIFY)</c>. Issues the full barrier between
+    /// the <c>avail-&gt;idx</c> store and the read of the device's field itself.
+    /// </summary>
+    public bool DeviceWantsNotification(int published, bool eventIdx)
+    {
+        VirtioBarrier.Full();
+        if (eventIdx)
+        {
+            ushort availEvent = *(ushort*)(_used + VirtqLayout.AvailEventOffset(_size));
+            ushort newIdx = _availShadow;
+            return VirtqLayout.NeedEvent(availEvent, newIdx, (ushort)(newIdx - published));
+        }
+        return (*(ushort*)_used & VirtqUsedFlags.NoNotify) == 0;
+    }
+
     /// <summary>Chains added but not yet published.</summary>
     public int Unpublished => (ushort)(_availShadow - *(ushort*)(_avail + 2));
 

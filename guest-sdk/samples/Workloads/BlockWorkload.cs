@@ -42,8 +42,9 @@ internal static unsafe class BlockWorkload
             // case GuestDisk.Nvme:   issue 10, branch g-nvme
 #else
             case GuestDisk.VirtioBlk:
-                return RunVirtioBlk(write, random, queueDepth, operations);
-            // case GuestDisk.VirtioBlkAsync: issue 10, branch g-async
+                return RunVirtioBlk(write, random, queueDepth, operations, VirtioTransportMode.Hypercall);
+            case GuestDisk.VirtioBlkAsync:
+                return RunVirtioBlk(write, random, queueDepth, operations, VirtioTransportOption.AsyncWait(Guest.StartInfo));
 #endif
             default:
                 Console.Write("workloads: this build does not drive the disk '");
@@ -102,13 +103,17 @@ internal static unsafe class BlockWorkload
         return Verdict(badSectors, firstBad);
     }
 #else
-    /// <summary>virtio-blk: <paramref name="queueDepth"/> (1 to 32) requests in flight, one notify per batch.</summary>
-    private static int RunVirtioBlk(bool write, bool random, int queueDepth, long operations)
+    /// <summary>
+    /// virtio-blk: <paramref name="queueDepth"/> (1 to 32) requests in flight. On the hypercall
+    /// transport one notify (exit) per batch; on the asynchronous one a doorbell (no exit) per
+    /// batch, then the wait for the device thread.
+    /// </summary>
+    private static int RunVirtioBlk(bool write, bool random, int queueDepth, long operations, VirtioTransportMode mode)
     {
         byte* buffers = (byte*)Virtqueue.AllocatePages((ulong)VirtioBlkDriver.QueueDepth * WorkloadProtocol.BlockRequestBytes);
         long badSectors = 0;
         ulong firstBad = 0;
-        int s = VirtioBlkDriver.Open(out VirtioBlkDriver disk);
+        int s = VirtioBlkDriver.Open(out VirtioBlkDriver disk, mode);
         if (s < 0)
             return Report.Failure("virtio-blk init", s, WorkloadProtocol.ExitDeviceInitFailed);
         if ((ulong)operations * WorkloadProtocol.SectorsPerRequest > disk.Capacity)
@@ -142,6 +147,12 @@ internal static unsafe class BlockWorkload
                 s = (int)kicked;
                 break;
             }
+            int waited = disk.WaitForCompletions(batch); // asynchronous transport: the device thread's work
+            if (waited < 0)
+            {
+                s = waited;
+                break;
+            }
             for (int reaped = 0; reaped < batch; reaped++)
             {
                 int r = disk.Reap(out int slot, out int status);
@@ -169,6 +180,15 @@ internal static unsafe class BlockWorkload
             done += batch;
         }
         Measurement.Stop(operations);
+        if (disk.Doorbell != null)
+        {
+            Console.Write("virtio-blk-async: ");
+            Console.WriteDecimal(disk.Doorbell.Rings);
+            Console.Write(" doorbell rings, ");
+            Console.WriteDecimal(disk.Blocks);
+            Console.Write(" blocks");
+            Console.WriteLine();
+        }
         if (s < 0)
         {
             Console.Write("virtio-blk status byte ");

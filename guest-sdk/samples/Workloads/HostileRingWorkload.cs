@@ -23,12 +23,13 @@ internal static unsafe class HostileRingWorkload
         AvailIndexFarAhead,
     }
 
-    public static int Run(Corruption corruption)
+    public static int Run(Corruption corruption, bool asynchronous = false)
     {
 #if PARAVIRT_FULL
         return Report.Failure("hostile ring workloads exist in para mode only", DriverStatus.Unsupported, WorkloadProtocol.ExitNotInThisMode);
 #else
-        int s = VirtioBlkDriver.Open(out VirtioBlkDriver disk);
+        VirtioTransportMode mode = asynchronous ? VirtioTransportMode.AsyncPoll : VirtioTransportMode.Hypercall;
+        int s = VirtioBlkDriver.Open(out VirtioBlkDriver disk, mode);
         if (s < 0)
             return Report.Failure("virtio-blk init", s, WorkloadProtocol.ExitDeviceInitFailed);
         Virtqueue q = disk.Queue;
@@ -53,6 +54,8 @@ internal static unsafe class HostileRingWorkload
             *q.AvailableIndex = 1000;
         }
         VirtioBarrier.Write();
+        if (asynchronous)
+            return RunAsynchronous(disk);
         long first = VirtioHypercalls.Notify(disk.Device.Index, 0);
         long status = VirtioHypercalls.GetStatus(disk.Device.Index);
         long second = VirtioHypercalls.Notify(disk.Device.Index, 0);
@@ -69,10 +72,50 @@ internal static unsafe class HostileRingWorkload
         if (!defined)
             return WorkloadProtocol.ExitUnexpectedOutcome;
 
-        // Recovery: reset, initialise again, write and read back one request.
+        return Recover(disk, mode);
+#endif
+    }
+
+#if !PARAVIRT_FULL
+    /// <summary>
+    /// The asynchronous transport: the device thread finds the corruption after the doorbell. The
+    /// defined outcome: it sets DEVICE_NEEDS_RESET and raises the queue's event channel even though
+    /// the driver suppressed completion events; the driver, polling, sees the event without an exit
+    /// of its own, reads the status, and recovers with a reset.
+    /// </summary>
+    private static int RunAsynchronous(VirtioBlkDriver disk)
+    {
+        VirtioDoorbell bell = disk.Doorbell;
+        disk.Queue.SetUsedEvent((ushort)(disk.Queue.LastUsed + 0x8000)); // no completion events wanted
+        bell.Ring();
+        long spins = 0;
+        while (!Events.TakeChannel(bell.Channel))
+            spins++; // the device thread's event reaches the shared-info page at the vCPU's kick
+        long status = VirtioHypercalls.GetStatus(disk.Device.Index);
+        long notify = VirtioHypercalls.Notify(disk.Device.Index, 0);
+        Console.Write("hostile async: event on channel ");
+        Console.WriteDecimal(bell.Channel);
+        Console.Write(", status ");
+        Console.WriteHex((ulong)status);
+        Console.Write(", notify ");
+        Console.WriteDecimal(notify);
+        Console.WriteLine();
+        if (status < 0 || (status & VirtioDeviceStatus.DeviceNeedsReset) == 0 || notify != (long)HypercallStatus.NotPermitted)
+            return WorkloadProtocol.ExitUnexpectedOutcome;
+        return Recover(disk, VirtioTransportMode.AsyncPoll);
+    }
+#endif
+
+    /// <summary>Recovery: reset, initialise again, write and read back one request.</summary>
+    private static int Recover(VirtioBlkDriver disk, VirtioTransportMode mode)
+    {
+#if PARAVIRT_FULL
+        return WorkloadProtocol.ExitNotInThisMode;
+#else
+        int s;
         if ((s = disk.Device.Reset()) < 0)
             return Report.Failure("reset", s, WorkloadProtocol.ExitUnexpectedOutcome);
-        if ((s = VirtioBlkDriver.Open(out VirtioBlkDriver fresh)) < 0)
+        if ((s = VirtioBlkDriver.Open(out VirtioBlkDriver fresh, mode)) < 0)
             return Report.Failure("virtio-blk re-init", s, WorkloadProtocol.ExitUnexpectedOutcome);
         byte* buffer = (byte*)Virtqueue.AllocatePages(WorkloadProtocol.BlockRequestBytes);
         SectorPattern.Fill(buffer, 0, WorkloadProtocol.SectorsPerRequest);

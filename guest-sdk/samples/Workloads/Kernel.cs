@@ -37,6 +37,8 @@ public static unsafe class Kernel
             return HostileRingWorkload.Run(HostileRingWorkload.Corruption.DescriptorLoop);
         if (WorkloadCommandLine.Is(name, "hostile-avail-ahead"))
             return HostileRingWorkload.Run(HostileRingWorkload.Corruption.AvailIndexFarAhead);
+        if (WorkloadCommandLine.Is(name, "hostile-async-desc-loop"))
+            return HostileRingWorkload.Run(HostileRingWorkload.Corruption.DescriptorLoop, asynchronous: true);
         ParaVirt.Guest.Console.WriteLine("workloads: unknown workload");
         return WorkloadProtocol.ExitUnknownWorkload;
     }

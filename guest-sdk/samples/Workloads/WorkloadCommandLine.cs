@@ -4,7 +4,7 @@ using ParaVirt.Abi;
 namespace Workloads;
 
 /// <summary>
-/// Parses the guest command line <c>"&lt;workload&gt; &lt;operations&gt; [disk=&lt;device&gt;]"</c> from the
+/// Parses the guest command line <c>"&lt;workload&gt; &lt;operations&gt; [disk=&lt;device&gt;] [wait=poll|block]"</c> from the
 /// start-info page (device names: <see cref="ParaVirt.Workloads.DiskWireName"/>).
 /// </summary>
 internal static unsafe class WorkloadCommandLine
@@ -49,6 +49,8 @@ internal static unsafe class WorkloadCommandLine
             if (i == start)
                 break;
             var word = new ReadOnlySpan<byte>(text + start, i - start);
+            if (Is(word, VirtioTransportOption.WaitBlock) || Is(word, VirtioTransportOption.WaitPoll))
+                continue; // how the asynchronous virtio transport waits (VirtioTransportOption)
             if (!StartsWith(word, ParaVirt.Workloads.DiskWireName.Prefix) || word.Length == ParaVirt.Workloads.DiskWireName.Prefix.Length)
                 return false;
             disk = word.Slice(ParaVirt.Workloads.DiskWireName.Prefix.Length);
