@@ -18,8 +18,9 @@ namespace ParaVirt.Vmm;
 /// </code></example>
 public sealed class Machine : IDisposable
 {
-    internal Machine(VirtualMachine vm, VirtualizationMode? mode, VirtualCpu? cpu, LegacyDevices? legacy, VirtioTransport? virtio, LoadedImage? image)
+    internal Machine(VirtualMachine vm, VirtualizationMode? mode, VirtualCpu? cpu, LegacyDevices? legacy, VirtioTransport? virtio, LoadedImage? image, DiskInterface? diskInterface)
     {
+        DiskInterface = diskInterface;
         Vm = vm;
         Mode = mode;
         Cpu = cpu;
@@ -45,6 +46,9 @@ public sealed class Machine : IDisposable
 
     /// <summary>Para mode: the virtio transport (virtio-console is device 0, virtio-blk device 1 when there is a disk); otherwise null.</summary>
     public VirtioTransport? Virtio { get; }
+
+    /// <summary>The device the disk is attached through, or null without a disk.</summary>
+    public DiskInterface? DiskInterface { get; }
 
     /// <summary>Where the image was placed, or null when none was loaded (the caller prepares the entry).</summary>
     public LoadedImage? Image { get; }

@@ -19,10 +19,12 @@ namespace ParaVirt.Vmm;
 /// owner, this builder:
 /// <list type="bullet">
 /// <item>full mode: the PC platform (<see cref="LegacyPlatform"/>: PIT, CMOS RTC, 16550 UART on COM1,
-/// and with a disk the ATA PIO primary master), its ports open in the I/O bitmap; CPU
+/// and with a disk the ATA primary master, in PIO or with bus-master DMA), its ports open in the I/O bitmap; CPU
 /// virtualization (trap-and-emulate) is handed the PIT and RTC, on the same clock;</item>
 /// <item>para mode: the virtio transport with virtio-console (device 0) and, with a disk,
 /// virtio-blk (device 1), no ports open; CPU virtualization's paravirtual replacements;</item>
+/// <item>the disk's device is the mode's default or the <see cref="DiskInterface"/> given to
+/// <see cref="WithDisk(DiskImage, DiskInterface)"/>; each mode has one attach method with one arm per device;</item>
 /// <item>no mode: a bare machine, the standard hypercalls only, for engine-level work.</item>
 /// </list>
 /// </summary>
@@ -46,6 +48,7 @@ public sealed class MachineBuilder
     private PipeWriter? _consoleOutput;
     private PipeReader? _consoleInput;
     private DiskImage? _disk;
+    private DiskInterface? _diskInterface;
     private IReadOnlyList<ushort>? _openPorts;
     private long _nullHypercallValue;
     private ReadOnlyMemory<byte> _commandLine = ReadOnlyMemory<byte>.Empty;
@@ -99,10 +102,25 @@ public sealed class MachineBuilder
         return this;
     }
 
-    /// <summary>The disk of the mode's disk device (ATA PIO in full mode, virtio-blk in para mode); null for none. The caller keeps ownership.</summary>
+    /// <summary>The disk of the mode's default disk device (<see cref="DiskInterfaces.DefaultFor"/>: ATA PIO in full mode, virtio-blk in para mode); null for none. The caller keeps ownership.</summary>
     public MachineBuilder WithDisk(DiskImage? disk)
     {
         _disk = disk;
+        _diskInterface = null;
+        return this;
+    }
+
+    /// <summary>
+    /// The disk behind <paramref name="diskInterface"/>, which must be a device of the machine's mode
+    /// (<see cref="DiskInterfaces.ModeOf"/>; <see cref="Build"/> refuses a mismatch). The caller keeps ownership.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="diskInterface"/> is not a defined interface.</exception>
+    public MachineBuilder WithDisk(DiskImage disk, DiskInterface diskInterface)
+    {
+        ArgumentNullException.ThrowIfNull(disk);
+        _ = DiskInterfaces.ModeOf(diskInterface); // validates the value
+        _disk = disk;
+        _diskInterface = diskInterface;
         return this;
     }
 
@@ -143,18 +161,19 @@ public sealed class MachineBuilder
     public MachineBuilder WithImage(string path) => WithImage(PvImageReader.ReadFile(path));
 
     /// <summary>Creates the VM, its platform, its CPU virtualization, and loads the image.</summary>
-    /// <exception cref="InvalidOperationException">A disk without a mode (the mode decides the disk device).</exception>
+    /// <exception cref="InvalidOperationException">A disk without a mode (the mode decides the disk device), or a disk interface of the other mode.</exception>
+    /// <exception cref="NotSupportedException">The disk interface is not built yet.</exception>
     /// <exception cref="InvalidImageException">The image does not fit this machine's RAM.</exception>
     public Machine Build()
     {
-        if (_disk is not null && _mode is null)
-            throw new InvalidOperationException("a disk needs a mode: the mode decides the disk device");
+        DiskInterface? diskInterface = ResolveDiskInterface();
+        bool ataDisk = diskInterface is DiskInterface.AtaPio or DiskInterface.IdeDma;
         var options = new VmOptions
         {
             MemorySize = _memorySize,
             ConsoleOutput = _consoleOutput,
             ConsoleInput = _consoleInput,
-            OpenPorts = _openPorts ?? (_mode == VirtualizationMode.Full ? LegacyPlatform.PortsFor(withDisk: _disk is not null) : Array.Empty<ushort>()),
+            OpenPorts = _openPorts ?? (_mode == VirtualizationMode.Full ? LegacyPlatform.PortsFor(withDisk: ataDisk) : Array.Empty<ushort>()),
             NullHypercallValue = _nullHypercallValue,
         };
         var vm = new VirtualMachine(_engine, options);
@@ -168,24 +187,76 @@ public sealed class MachineBuilder
                 // One clock is the VM's system time: the PIT counts on it, so CPU virtualization knows its deadlines.
                 var clock = new SystemClock();
                 if (mode == VirtualizationMode.Full)
-                    legacy = LegacyPlatform.Attach(vm, _disk, clock);
+                {
+                    legacy = LegacyPlatform.Attach(vm, ataDisk ? _disk : null, clock);
+                    AttachFullModeDisk(diskInterface);
+                }
                 else
                 {
                     virtio = VirtioTransport.Attach(vm);
                     virtio.Add(new VirtioConsole(vm.WritableMemory, vm.Console));
-                    if (_disk is not null)
-                        virtio.Add(new VirtioBlock(vm.WritableMemory, _disk));
+                    AttachParaModeDisk(virtio, vm, diskInterface);
                 }
                 cpu = CpuVirtualization.Attach(vm, mode, clock, legacy?.Pit, legacy?.Rtc);
             }
             vm.CommandLine = _commandLine;
             LoadedImage? loaded = _image is null ? null : ImageLoader.Load(vm, _image, _stackSize);
-            return new Machine(vm, _mode, cpu, legacy, virtio, loaded);
+            return new Machine(vm, _mode, cpu, legacy, virtio, loaded, diskInterface);
         }
         catch
         {
             vm.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>The disk's interface: the one asked for, or the mode's default; null without a disk.</summary>
+    private DiskInterface? ResolveDiskInterface()
+    {
+        if (_disk is null)
+            return null;
+        if (_mode is not { } mode)
+            throw new InvalidOperationException("a disk needs a mode: the mode decides the disk device");
+        DiskInterface chosen = _diskInterface ?? DiskInterfaces.DefaultFor(mode);
+        VirtualizationMode needs = DiskInterfaces.ModeOf(chosen);
+        if (needs != mode)
+            throw new InvalidOperationException($"the disk interface {chosen} is a {needs.ToString().ToLowerInvariant()}-mode device; this machine is in {mode.ToString().ToLowerInvariant()} mode");
+        return chosen;
+    }
+
+    /// <summary>Full mode's disk devices beyond the ATA PIO drive that <see cref="LegacyPlatform"/> registers: one arm per device.</summary>
+    private void AttachFullModeDisk(DiskInterface? diskInterface)
+    {
+        switch (diskInterface)
+        {
+            case null:
+            case DiskInterface.AtaPio:
+                return; // the legacy platform's primary master
+            case DiskInterface.IdeDma:
+                throw new NotSupportedException("ide-dma: the IDE bus-master DMA device is not built yet (issue 10, branch g-ide)");
+            case DiskInterface.Nvme:
+                // NOT BUILT YET: branch g-nvme replaces this throw with the NVMe controller's attach.
+                throw new NotSupportedException("nvme: the NVMe controller is not built yet (issue 10, branch g-nvme)");
+            default:
+                throw new InvalidOperationException($"{diskInterface} is not a full-mode disk");
+        }
+    }
+
+    /// <summary>Para mode's disk devices on the virtio transport: one arm per device.</summary>
+    private void AttachParaModeDisk(VirtioTransport virtio, VirtualMachine vm, DiskInterface? diskInterface)
+    {
+        switch (diskInterface)
+        {
+            case null:
+                return;
+            case DiskInterface.VirtioBlk:
+                virtio.Add(new VirtioBlock(vm.WritableMemory, _disk!));
+                return;
+            case DiskInterface.VirtioBlkAsync:
+                // NOT BUILT YET: branch g-async replaces this throw with the asynchronous transport's virtio-blk.
+                throw new NotSupportedException("virtio-blk-async: the asynchronous virtio transport is not built yet (issue 10, branch g-async)");
+            default:
+                throw new InvalidOperationException($"{diskInterface} is not a para-mode disk");
         }
     }
 }

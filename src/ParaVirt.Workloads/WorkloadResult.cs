@@ -37,6 +37,9 @@ public sealed record WorkloadResult(
     /// <summary>Why this host cannot virtualize what the workload measures in this mode (probed), or null; see <see cref="WorkloadDefinition.HostLimitation"/>.</summary>
     public string? HostLimitation { get; init; }
 
+    /// <summary>The disk device the workload ran on (<see cref="DiskWireName"/>: "ata-pio", "ide-dma", ...), or null for a workload that does not use the disk.</summary>
+    public string? Device { get; init; }
+
     /// <summary>Exits per operation.</summary>
     public double ExitsPerOperation => Operations == 0 ? 0 : (double)Exits / Operations;
 

@@ -22,6 +22,12 @@ public sealed class WorkloadRunOptions
     /// </summary>
     public string? DiskPath { get; init; }
 
+    /// <summary>
+    /// The disk's device, which must belong to the run's mode; null: the mode's default (ATA PIO in
+    /// full mode, virtio-blk in para mode). The guest is told with <c>disk=NAME</c> on its command line.
+    /// </summary>
+    public ParaVirt.Vmm.DiskInterface? DiskInterface { get; init; }
+
     /// <summary>Keep a temporary disk file instead of deleting it (its path is in the result's failure text only when it failed).</summary>
     public bool KeepDisk { get; init; }
 

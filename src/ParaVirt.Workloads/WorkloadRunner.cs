@@ -14,7 +14,7 @@ namespace ParaVirt.Workloads;
 /// <summary>
 /// Runs one workload in one mode on the default engine (<see cref="Engines.Default"/>) and measures
 /// it: builds the machine with <see cref="MachineBuilder"/> (the mode's platform over a disk file,
-/// CPU virtualization, the mode's image with the command line <c>"&lt;workload&gt; &lt;operations&gt;"</c>),
+/// CPU virtualization, the mode's image with the command line <c>"&lt;workload&gt; &lt;operations&gt; disk=&lt;device&gt;"</c>),
 /// adds the measurement markers, runs it, drains the console, checks the outcome and cleans up its
 /// temporary files.
 /// </summary>
@@ -34,6 +34,8 @@ public sealed class WorkloadRunner
 
     /// <summary>Runs <paramref name="workload"/> in <paramref name="mode"/>.</summary>
     /// <exception cref="WorkloadException">The image is missing or invalid, or the disk file cannot be prepared.</exception>
+    /// <exception cref="InvalidOperationException"><see cref="WorkloadRunOptions.DiskInterface"/> is a device of the other mode.</exception>
+    /// <exception cref="NotSupportedException"><see cref="WorkloadRunOptions.DiskInterface"/> is not built yet.</exception>
     public WorkloadResult Run(WorkloadDefinition workload, VirtualizationMode mode, WorkloadRunOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(workload);
@@ -75,6 +77,7 @@ public sealed class WorkloadRunner
         var sink = new ConsoleSink();
         Task drain = Task.Run(() => sink.DrainAsync(pipe.Reader));
         var window = new MeasurementWindow();
+        DiskInterface diskInterface = options.DiskInterface ?? DiskInterfaces.DefaultFor(mode);
         VmStopReason stop;
         long totalExits;
         string? limitation;
@@ -87,8 +90,8 @@ public sealed class WorkloadRunner
                     .WithMemory(options.MemorySize)
                     .WithMode(mode)
                     .WithConsole(pipe.Writer)
-                    .WithDisk(disk)
-                    .WithCommandLine(Encoding.ASCII.GetBytes($"{workload.Name} {operations}"))
+                    .WithDisk(disk, diskInterface)
+                    .WithCommandLine(Encoding.ASCII.GetBytes($"{workload.Name} {operations} {DiskWireName.Prefix}{DiskDevices.WireName(diskInterface)}"))
                     .WithImage(image)
                     .Build();
             }
@@ -131,6 +134,7 @@ public sealed class WorkloadRunner
             TotalExits = totalExits,
             ConsoleTail = sink.Tail,
             HostLimitation = limitation,
+            Device = workload.Disk == WorkloadDisk.None ? null : DiskDevices.WireName(diskInterface),
         };
     }
 

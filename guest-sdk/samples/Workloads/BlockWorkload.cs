@@ -10,18 +10,51 @@ namespace Workloads;
 /// <c>blk-write</c> and <c>blk-read</c>: <c>operations</c> requests of 4 KiB (8 sectors) at
 /// sectors 0, 8, 16, ...; one operation is one request. <c>blk-write</c> writes
 /// <see cref="SectorPattern"/>; <c>blk-read</c> reads and compares every sector with it and fails
-/// with <see cref="WorkloadProtocol.ExitVerifyFailed"/> on any difference. Full mode: the ATA PIO
-/// driver, one command per request. Para mode: the virtio-blk driver, 32 requests in flight and one
-/// doorbell per 32.
+/// with <see cref="WorkloadProtocol.ExitVerifyFailed"/> on any difference. The command line's
+/// <c>disk=</c> word picks the device (<see cref="GuestDisk"/>), and <see cref="Run"/> picks its
+/// driver with a switch, one arm per device (a guest has no interface dispatch). Full mode: one
+/// command per request on ATA (PIO or bus-master DMA). Para mode: the virtio-blk driver, 32 requests
+/// in flight and one doorbell per 32.
 /// </summary>
 internal static unsafe class BlockWorkload
 {
-    public static int Run(bool write, long operations)
+    /// <summary>Runs the workload on the disk named by <paramref name="diskName"/> (empty: the mode's default).</summary>
+    public static int Run(bool write, long operations, System.ReadOnlySpan<byte> diskName)
     {
-        byte* buffers = (byte*)Virtqueue.AllocatePages((ulong)VirtioBlkDriver.QueueDepth * WorkloadProtocol.BlockRequestBytes);
+        if (!GuestDisks.TryParse(diskName, out GuestDisk disk))
+        {
+            Console.Write("workloads: unknown disk device '");
+            Console.Write(diskName);
+            Console.WriteLine("'");
+            return WorkloadProtocol.ExitUnknownDisk;
+        }
+        switch (disk)
+        {
+#if PARAVIRT_FULL
+            case GuestDisk.AtaPio:
+                return RunAta(write, operations);
+            // case GuestDisk.IdeDma: issue 10, branch g-ide
+            // case GuestDisk.Nvme:   issue 10, branch g-nvme
+#else
+            case GuestDisk.VirtioBlk:
+                return RunVirtioBlk(write, operations);
+            // case GuestDisk.VirtioBlkAsync: issue 10, branch g-async
+#endif
+            default:
+                Console.Write("workloads: this build does not drive the disk '");
+                Console.Write(diskName);
+                Console.WriteLine("'");
+                return WorkloadProtocol.ExitUnknownDisk;
+        }
+    }
+
+#if PARAVIRT_FULL
+    /// <summary>ATA PIO: one READ/WRITE SECTORS command per 4 KiB request.</summary>
+    private static int RunAta(bool write, long operations)
+    {
+        byte* buffers = (byte*)Virtqueue.AllocatePages(WorkloadProtocol.BlockRequestBytes);
         long badSectors = 0;
         ulong firstBad = 0;
-#if PARAVIRT_FULL
         var disk = new AtaPioDriver();
         int s = disk.Initialize();
         if (s < 0)
@@ -60,7 +93,15 @@ internal static unsafe class BlockWorkload
         }
         if (write && (s = disk.Flush()) < 0)
             return Report.Failure("ata flush", s, WorkloadProtocol.ExitIoFailed);
+        return Verdict(badSectors, firstBad);
+    }
 #else
+    /// <summary>virtio-blk: 32 requests in flight, one notify per 32.</summary>
+    private static int RunVirtioBlk(bool write, long operations)
+    {
+        byte* buffers = (byte*)Virtqueue.AllocatePages((ulong)VirtioBlkDriver.QueueDepth * WorkloadProtocol.BlockRequestBytes);
+        long badSectors = 0;
+        ulong firstBad = 0;
         int s = VirtioBlkDriver.Open(out VirtioBlkDriver disk);
         if (s < 0)
             return Report.Failure("virtio-blk init", s, WorkloadProtocol.ExitDeviceInitFailed);
@@ -131,7 +172,13 @@ internal static unsafe class BlockWorkload
         }
         if (write && (s = disk.Flush()) < 0)
             return Report.Failure("virtio-blk flush", s, WorkloadProtocol.ExitIoFailed);
+        return Verdict(badSectors, firstBad);
+    }
 #endif
+
+    /// <summary>Reports sectors that differed from the pattern (<see cref="WorkloadProtocol.ExitVerifyFailed"/>), or OK.</summary>
+    private static int Verdict(long badSectors, ulong firstBad)
+    {
         if (badSectors > 0)
         {
             Console.Write("workloads: blk-read: ");

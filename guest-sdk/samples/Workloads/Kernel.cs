@@ -14,9 +14,9 @@ public static unsafe class Kernel
     /// <summary>The entry point (named by &lt;ParaVirtEntryPoint&gt;).</summary>
     public static int Main(StartInfo* startInfo)
     {
-        if (!WorkloadCommandLine.TryParse(startInfo, out System.ReadOnlySpan<byte> name, out long operations))
+        if (!WorkloadCommandLine.TryParse(startInfo, out System.ReadOnlySpan<byte> name, out long operations, out System.ReadOnlySpan<byte> disk))
         {
-            ParaVirt.Guest.Console.WriteLine("workloads: the command line must be '<workload> <operations>'");
+            ParaVirt.Guest.Console.WriteLine("workloads: the command line must be '<workload> <operations> [disk=<device>]'");
             return WorkloadProtocol.ExitBadCommandLine;
         }
         if (CpuWorkloads.TryRun(name, operations, out int exitCode))
@@ -24,9 +24,9 @@ public static unsafe class Kernel
         if (WorkloadCommandLine.Is(name, "console"))
             return ConsoleWorkload.Run(operations);
         if (WorkloadCommandLine.Is(name, "blk-write"))
-            return BlockWorkload.Run(write: true, operations);
+            return BlockWorkload.Run(write: true, operations, disk);
         if (WorkloadCommandLine.Is(name, "blk-read"))
-            return BlockWorkload.Run(write: false, operations);
+            return BlockWorkload.Run(write: false, operations, disk);
         if (WorkloadCommandLine.Is(name, "hostile-desc-loop"))
             return HostileRingWorkload.Run(HostileRingWorkload.Corruption.DescriptorLoop);
         if (WorkloadCommandLine.Is(name, "hostile-avail-ahead"))

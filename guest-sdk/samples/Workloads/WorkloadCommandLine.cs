@@ -3,14 +3,18 @@ using ParaVirt.Abi;
 
 namespace Workloads;
 
-/// <summary>Parses the guest command line <c>"&lt;workload&gt; &lt;operations&gt;"</c> from the start-info page.</summary>
+/// <summary>
+/// Parses the guest command line <c>"&lt;workload&gt; &lt;operations&gt; [disk=&lt;device&gt;]"</c> from the
+/// start-info page (device names: <see cref="ParaVirt.Workloads.DiskWireName"/>).
+/// </summary>
 internal static unsafe class WorkloadCommandLine
 {
     /// <summary>Splits the command line; false when it is missing or the count is not a positive decimal.</summary>
-    public static bool TryParse(StartInfo* info, out ReadOnlySpan<byte> name, out long operations)
+    public static bool TryParse(StartInfo* info, out ReadOnlySpan<byte> name, out long operations, out ReadOnlySpan<byte> disk)
     {
         name = default;
         operations = 0;
+        disk = default;
         if (info->CommandLine == 0 || info->CommandLineLength == 0)
             return false;
         byte* text = (byte*)info->CommandLine;
@@ -32,7 +36,34 @@ internal static unsafe class WorkloadCommandLine
                 return false;
             operations = operations * 10 + (c - '0');
         }
-        return operations > 0;
+        if (operations <= 0)
+            return false;
+        // Optional words after the count: disk=<device>; anything else is refused.
+        while (i < length)
+        {
+            while (i < length && text[i] == (byte)' ')
+                i++;
+            int start = i;
+            while (i < length && text[i] != (byte)' ')
+                i++;
+            if (i == start)
+                break;
+            var word = new ReadOnlySpan<byte>(text + start, i - start);
+            if (!StartsWith(word, ParaVirt.Workloads.DiskWireName.Prefix) || word.Length == ParaVirt.Workloads.DiskWireName.Prefix.Length)
+                return false;
+            disk = word.Slice(ParaVirt.Workloads.DiskWireName.Prefix.Length);
+        }
+        return true;
+    }
+
+    private static bool StartsWith(ReadOnlySpan<byte> word, string prefix)
+    {
+        if (word.Length < prefix.Length)
+            return false;
+        for (int k = 0; k < prefix.Length; k++)
+            if (word[k] != prefix[k])
+                return false;
+        return true;
     }
 
     /// <summary>Whether the ASCII <paramref name="name"/> equals <paramref name="literal"/>.</summary>

@@ -23,7 +23,7 @@ public static class WorkloadProtocol
     /// <summary>Exit code: the workload ran and verified.</summary>
     public const int ExitOk = 0;
 
-    /// <summary>Exit code: the command line is not "name count".</summary>
+    /// <summary>Exit code: the command line is not "name count [disk=device]".</summary>
     public const int ExitBadCommandLine = 64;
 
     /// <summary>Exit code: no workload has that name.</summary>
@@ -49,6 +49,9 @@ public static class WorkloadProtocol
 
     /// <summary>Exit code: the guest did not see ParaVirt's answer: this host let the instruction through to an outer hypervisor (the probe predicts it).</summary>
     public const int ExitNotVirtualized = 72;
+
+    /// <summary>Exit code: the <c>disk=</c> word names no disk device this build of the guest drives (see <see cref="DiskWireName"/>).</summary>
+    public const int ExitUnknownDisk = 80;
 
     /// <summary>Bytes per block-workload request (one operation).</summary>
     public const int BlockRequestBytes = 4096;
