@@ -6,7 +6,9 @@ using ParaVirt.Core.Engine;
 using ParaVirt.Core.Machine;
 using ParaVirt.Core.Storage;
 using ParaVirt.Cpu;
+using ParaVirt.Abi.Nvme;
 using ParaVirt.Devices.Emulated;
+using ParaVirt.Devices.Emulated.Nvme;
 using ParaVirt.Devices.Emulated.Timing;
 using ParaVirt.Devices.Virtio;
 using ParaVirt.Image;
@@ -182,6 +184,7 @@ public sealed class MachineBuilder
             LegacyDevices? legacy = null;
             VirtioTransport? virtio = null;
             VirtualCpu? cpu = null;
+            NvmeController? nvme = null;
             if (_mode is { } mode)
             {
                 // One clock is the VM's system time: the PIT counts on it, so CPU virtualization knows its deadlines.
@@ -189,7 +192,7 @@ public sealed class MachineBuilder
                 if (mode == VirtualizationMode.Full)
                 {
                     legacy = LegacyPlatform.Attach(vm, ataDisk ? _disk : null, clock);
-                    AttachFullModeDisk(diskInterface);
+                    nvme = AttachFullModeDisk(vm, diskInterface);
                 }
                 else
                 {
@@ -198,10 +201,15 @@ public sealed class MachineBuilder
                     AttachParaModeDisk(virtio, vm, diskInterface);
                 }
                 cpu = CpuVirtualization.Attach(vm, mode, clock, legacy?.Pit, legacy?.Rtc);
+                if (nvme is not null)
+                {
+                    VirtualCpu lines = cpu;
+                    nvme.InterruptRequested = () => lines.Raise(NvmeRegisters.InterruptLine);
+                }
             }
             vm.CommandLine = _commandLine;
             LoadedImage? loaded = _image is null ? null : ImageLoader.Load(vm, _image, _stackSize);
-            return new Machine(vm, _mode, cpu, legacy, virtio, loaded, diskInterface);
+            return new Machine(vm, _mode, cpu, legacy, virtio, loaded, diskInterface) { Nvme = nvme };
         }
         catch
         {
@@ -225,18 +233,23 @@ public sealed class MachineBuilder
     }
 
     /// <summary>Full mode's disk devices beyond the ATA PIO drive that <see cref="LegacyPlatform"/> registers: one arm per device.</summary>
-    private void AttachFullModeDisk(DiskInterface? diskInterface)
+    private NvmeController? AttachFullModeDisk(VirtualMachine vm, DiskInterface? diskInterface)
     {
         switch (diskInterface)
         {
             case null:
             case DiskInterface.AtaPio:
-                return; // the legacy platform's primary master
+                return null; // the legacy platform's primary master
             case DiskInterface.IdeDma:
                 throw new NotSupportedException("ide-dma: the IDE bus-master DMA device is not built yet (issue 10, branch g-ide)");
             case DiskInterface.Nvme:
-                // NOT BUILT YET: branch g-nvme replaces this throw with the NVMe controller's attach.
-                throw new NotSupportedException("nvme: the NVMe controller is not built yet (issue 10, branch g-nvme)");
+            {
+                // MMIO registers at the platform's BAR; interrupts go to line NvmeRegisters.InterruptLine
+                // once CPU virtualization exists (Build wires them).
+                var nvme = new NvmeController(vm.WritableMemory, _disk!) { StopRequested = () => vm.IsStopping };
+                vm.MmioBus.Register(NvmeRegisters.BarBase, NvmeRegisters.BarSize, nvme);
+                return nvme;
+            }
             default:
                 throw new InvalidOperationException($"{diskInterface} is not a full-mode disk");
         }

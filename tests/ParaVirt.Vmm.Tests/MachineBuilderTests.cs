@@ -140,8 +140,19 @@ public class MachineBuilderTests
             Throws.InvalidOperationException.With.Message.Contains($"the disk interface {disk} is a").And.Message.Contains($"in {mode.ToString().ToLowerInvariant()} mode"));
     }
 
-    // Devices other branches of issue 10 build: g-nvme and g-async delete their case when their device lands.
-    [TestCase(VirtualizationMode.Full, DiskInterface.Nvme, "nvme")]
+    [Test]
+    public void AnNvmeDiskIsTheControllerOnTheMmioBusAndNoAtaPortIsOpen()
+    {
+        using Machine machine = MachineBuilder.Create(new FakeEngine()).WithMemory(8UL << 20).WithMode(VirtualizationMode.Full).WithDisk(_disk, DiskInterface.Nvme).Build();
+        Assert.That(machine.DiskInterface, Is.EqualTo(DiskInterface.Nvme));
+        Assert.That(machine.Nvme, Is.Not.Null);
+        Assert.That(machine.Vm.MmioBus.Resolve(ParaVirt.Abi.Nvme.NvmeRegisters.BarBase, 4, out _), Is.SameAs(machine.Nvme));
+        Assert.That(machine.Nvme!.Disk, Is.SameAs(_disk));
+        Assert.That(machine.Legacy!.Disk, Is.Null);
+        Assert.That(machine.Vm.PortBus.Resolve(AtaRegisters.Command, 1, out _), Is.Null);
+    }
+
+    // Devices other branches of issue 10 build: g-async deletes its case when its device lands.
     [TestCase(VirtualizationMode.Para, DiskInterface.VirtioBlkAsync, "virtio-blk-async")]
     public void ADiskNotBuiltYetIsNotSupported(VirtualizationMode mode, DiskInterface disk, string name)
     {

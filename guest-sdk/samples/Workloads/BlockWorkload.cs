@@ -34,7 +34,8 @@ internal static unsafe class BlockWorkload
             case GuestDisk.AtaPio:
                 return RunAta(write, operations);
             // case GuestDisk.IdeDma: issue 10, branch g-ide
-            // case GuestDisk.Nvme:   issue 10, branch g-nvme
+            case GuestDisk.Nvme:
+                return NvmeBlockWorkload.Run(write, operations);
 #else
             case GuestDisk.VirtioBlk:
                 return RunVirtioBlk(write, operations);
@@ -177,7 +178,7 @@ internal static unsafe class BlockWorkload
 #endif
 
     /// <summary>Reports sectors that differed from the pattern (<see cref="WorkloadProtocol.ExitVerifyFailed"/>), or OK.</summary>
-    private static int Verdict(long badSectors, ulong firstBad)
+    internal static int Verdict(long badSectors, ulong firstBad)
     {
         if (badSectors > 0)
         {
@@ -192,7 +193,7 @@ internal static unsafe class BlockWorkload
     }
 
     /// <summary>The first sector of a request's buffer that differs from the pattern.</summary>
-    private static ulong FirstMismatch(byte* request, ulong firstSector)
+    internal static ulong FirstMismatch(byte* request, ulong firstSector)
     {
         for (int k = 0; k < WorkloadProtocol.SectorsPerRequest; k++)
             if (SectorPattern.CountMismatchedSectors(request + k * 512, firstSector + (ulong)k, 1) != 0)
