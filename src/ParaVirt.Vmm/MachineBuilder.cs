@@ -21,7 +21,9 @@ namespace ParaVirt.Vmm;
 /// owner, this builder:
 /// <list type="bullet">
 /// <item>full mode: the PC platform (<see cref="LegacyPlatform"/>: PIT, CMOS RTC, 16550 UART on COM1,
-/// and with a disk the ATA primary master, in PIO or with bus-master DMA), its ports open in the I/O bitmap; CPU
+/// and with a disk the ATA primary master, in PIO or with bus-master DMA), its ports open in the I/O bitmap,
+/// or with <see cref="DiskInterface.Nvme"/> an NVMe controller on the MMIO bus (<c>NvmeRegisters.BarBase</c>,
+/// interrupt line <c>NvmeRegisters.InterruptLine</c>); CPU
 /// virtualization (trap-and-emulate) is handed the PIT and RTC, on the same clock;</item>
 /// <item>para mode: the virtio transport with virtio-console (device 0) and, with a disk,
 /// virtio-blk (device 1), no ports open; CPU virtualization's paravirtual replacements;</item>
