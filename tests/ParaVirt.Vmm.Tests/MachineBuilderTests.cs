@@ -152,6 +152,15 @@ public class MachineBuilderTests
         Assert.That(machine.Vm.PortBus.Resolve(AtaRegisters.Command, 1, out _), Is.Null);
     }
 
+    [Test]
+    public void TheNvmeControllersInterruptRaisesItsLineOnTheVirtualCpu()
+    {
+        using Machine machine = MachineBuilder.Create(new FakeEngine()).WithMemory(8UL << 20).WithMode(VirtualizationMode.Full).WithDisk(_disk, DiskInterface.Nvme).Build();
+        Assert.That(machine.Cpu!.PendingLines & (1L << ParaVirt.Abi.Nvme.NvmeRegisters.InterruptLine), Is.Zero);
+        machine.Nvme!.InterruptRequested!();
+        Assert.That(machine.Cpu.PendingLines & (1L << ParaVirt.Abi.Nvme.NvmeRegisters.InterruptLine), Is.Not.Zero);
+    }
+
     // Devices other branches of issue 10 build: g-async deletes its case when its device lands.
     [TestCase(VirtualizationMode.Para, DiskInterface.VirtioBlkAsync, "virtio-blk-async")]
     public void ADiskNotBuiltYetIsNotSupported(VirtualizationMode mode, DiskInterface disk, string name)
