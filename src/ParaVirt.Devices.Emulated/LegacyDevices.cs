@@ -1,12 +1,13 @@
 using System.Collections.Generic;
 using ParaVirt.Devices.Emulated.Ata;
+using ParaVirt.Devices.Emulated.Ide;
 using ParaVirt.Devices.Emulated.Pit;
 using ParaVirt.Devices.Emulated.Rtc;
 using ParaVirt.Devices.Emulated.Uart;
 
 namespace ParaVirt.Devices.Emulated;
 
-/// <summary>The standard PC devices <see cref="LegacyPlatform.Attach(ParaVirt.Core.Machine.VirtualMachine, ParaVirt.Core.Storage.DiskImage?, ParaVirt.Devices.Emulated.Timing.IClock, System.DateTime?)"/> registered, and the ports they claim.</summary>
+/// <summary>The standard PC devices <see cref="LegacyPlatform.Attach(ParaVirt.Core.Machine.VirtualMachine, ParaVirt.Core.Storage.DiskImage?, ParaVirt.Devices.Emulated.Timing.IClock, System.DateTime?, bool)"/> registered, and the ports they claim.</summary>
 /// <example>
 /// <code>
 /// LegacyDevices devices = LegacyPlatform.Attach(vm, disk, clock);
@@ -17,10 +18,11 @@ namespace ParaVirt.Devices.Emulated;
 /// </example>
 public sealed class LegacyDevices
 {
-    internal LegacyDevices(Uart16550 uart, AtaPioDisk? disk, Pit8254 pit, CmosRtc rtc, IReadOnlyList<ushort> ports)
+    internal LegacyDevices(Uart16550 uart, AtaPioDisk? disk, IdeBusMaster? busMaster, Pit8254 pit, CmosRtc rtc, IReadOnlyList<ushort> ports)
     {
         Uart = uart;
         Disk = disk;
+        BusMaster = busMaster;
         Pit = pit;
         Rtc = rtc;
         Ports = ports;
@@ -31,6 +33,9 @@ public sealed class LegacyDevices
 
     /// <summary>The primary ATA master at 0x1F0/0x3F6 (IRQ14), or null without a disk image.</summary>
     public AtaPioDisk? Disk { get; }
+
+    /// <summary>The disk's bus-master DMA function at 0xC000 (the PIIX model), or null for a PIO-only disk or none.</summary>
+    public IdeBusMaster? BusMaster { get; }
 
     /// <summary>The PIT at 0x40 (channel 0 is IRQ0).</summary>
     public Pit8254 Pit { get; }

@@ -4,8 +4,10 @@ using ParaVirt.Abi.Legacy;
 using ParaVirt.Core.Bus;
 using ParaVirt.Core.Console;
 using ParaVirt.Core.Machine;
+using ParaVirt.Core.Memory;
 using ParaVirt.Core.Storage;
 using ParaVirt.Devices.Emulated.Ata;
+using ParaVirt.Devices.Emulated.Ide;
 using ParaVirt.Devices.Emulated.Pit;
 using ParaVirt.Devices.Emulated.Rtc;
 using ParaVirt.Devices.Emulated.Timing;
@@ -15,12 +17,13 @@ namespace ParaVirt.Devices.Emulated;
 
 /// <summary>
 /// Registers the standard PC devices on a port bus: PIT (40h-43h), CMOS RTC (70h-71h), primary ATA
-/// master (1F0h-1F7h, 3F6h) when a disk is given, and COM1 (3F8h-3FFh).
+/// master (1F0h-1F7h, 3F6h) when a disk is given, optionally with the PIIX bus-master DMA function
+/// (C000h-C007h, <see cref="IdeBusMaster"/>), and COM1 (3F8h-3FFh).
 /// </summary>
 /// <remarks>
 /// The ports must also be open in the VM's I/O permission bitmap, which is fixed when the VM is
 /// built: take <see cref="PortsFor"/> into <see cref="VmOptions.OpenPorts"/>, build the VM, then
-/// <see cref="Attach(VirtualMachine, DiskImage?, IClock, DateTime?)"/>.
+/// <see cref="Attach(VirtualMachine, DiskImage?, IClock, DateTime?, bool)"/>.
 /// </remarks>
 /// <example>
 /// <code>
@@ -35,7 +38,9 @@ public static class LegacyPlatform
     public const ushort Com1Base = LegacyPorts.Com1;
 
     /// <summary>The ports the standard devices claim, ascending: what to put in <see cref="VmOptions.OpenPorts"/>.</summary>
-    public static IReadOnlyList<ushort> PortsFor(bool withDisk)
+    /// <param name="withDisk">The ATA primary master is present.</param>
+    /// <param name="withBusMaster">Its bus-master DMA function is present too (ignored without a disk).</param>
+    public static IReadOnlyList<ushort> PortsFor(bool withDisk, bool withBusMaster = false)
     {
         var ports = new List<ushort>();
         AddRange(ports, Pit8254.BasePort, Pit8254.PortCount);
@@ -46,6 +51,8 @@ public static class LegacyPlatform
             ports.Add(AtaPioDisk.ControlBlockPort);
         }
         AddRange(ports, Com1Base, Uart16550.PortCount);
+        if (withDisk && withBusMaster)
+            AddRange(ports, IdeBusMasterRegisters.Base, IdeBusMasterRegisters.Length);
         return ports.AsReadOnly();
     }
 
@@ -54,16 +61,23 @@ public static class LegacyPlatform
     /// <param name="disk">The primary master's image, or null for no disk.</param>
     /// <param name="clock">The time source of the PIT and RTC.</param>
     /// <param name="wallTime">The RTC's time now; the host's UTC time when null.</param>
+    /// <param name="busMasterDma">Give the disk the bus-master DMA function, moving data in the VM's writable RAM (ignored without a disk).</param>
     /// <exception cref="ArgumentException">A port is already claimed on the bus.</exception>
-    public static LegacyDevices Attach(VirtualMachine vm, DiskImage? disk, IClock clock, DateTime? wallTime = null)
+    public static LegacyDevices Attach(VirtualMachine vm, DiskImage? disk, IClock clock, DateTime? wallTime = null, bool busMasterDma = false)
     {
         ArgumentNullException.ThrowIfNull(vm);
-        return Attach(vm.PortBus, vm.Console, disk, clock, wallTime ?? DateTime.UtcNow);
+        return Attach(vm.PortBus, vm.Console, disk, clock, wallTime ?? DateTime.UtcNow, busMasterDma ? vm.WritableMemory : null);
     }
 
     /// <summary>Registers the devices on <paramref name="portBus"/>: the engine-free form, for tests and tools.</summary>
+    /// <param name="portBus">The port bus.</param>
+    /// <param name="console">The UART's console.</param>
+    /// <param name="disk">The primary master's image, or null for no disk.</param>
+    /// <param name="clock">The time source of the PIT and RTC.</param>
+    /// <param name="wallTime">The RTC's time now.</param>
+    /// <param name="dmaMemory">With a disk: the guest memory the bus-master DMA function moves data in; null for a PIO-only drive.</param>
     /// <exception cref="ArgumentException">A port is already claimed on the bus.</exception>
-    public static LegacyDevices Attach(IoBus portBus, GuestConsole console, DiskImage? disk, IClock clock, DateTime wallTime)
+    public static LegacyDevices Attach(IoBus portBus, GuestConsole console, DiskImage? disk, IClock clock, DateTime wallTime, GuestMemory? dmaMemory = null)
     {
         ArgumentNullException.ThrowIfNull(portBus);
         ArgumentNullException.ThrowIfNull(console);
@@ -80,7 +94,10 @@ public static class LegacyPlatform
             portBus.Register(AtaPioDisk.ControlBlockPort, 1, ata.ControlBlock);
         }
         portBus.Register(Com1Base, Uart16550.PortCount, uart);
-        return new LegacyDevices(uart, ata, pit, rtc, PortsFor(ata is not null));
+        IdeBusMaster? busMaster = ata is not null && dmaMemory is not null ? new IdeBusMaster(ata, dmaMemory) : null;
+        if (busMaster is not null)
+            portBus.Register(IdeBusMasterRegisters.Base, IdeBusMasterRegisters.Length, busMaster);
+        return new LegacyDevices(uart, ata, busMaster, pit, rtc, PortsFor(ata is not null, busMaster is not null));
     }
 
     private static void AddRange(List<ushort> ports, ushort first, int count)

@@ -177,7 +177,7 @@ public sealed class MachineBuilder
             MemorySize = _memorySize,
             ConsoleOutput = _consoleOutput,
             ConsoleInput = _consoleInput,
-            OpenPorts = _openPorts ?? (_mode == VirtualizationMode.Full ? LegacyPlatform.PortsFor(withDisk: ataDisk) : Array.Empty<ushort>()),
+            OpenPorts = _openPorts ?? (_mode == VirtualizationMode.Full ? LegacyPlatform.PortsFor(withDisk: ataDisk, withBusMaster: diskInterface == DiskInterface.IdeDma) : Array.Empty<ushort>()),
             NullHypercallValue = _nullHypercallValue,
         };
         var vm = new VirtualMachine(_engine, options);
@@ -193,7 +193,7 @@ public sealed class MachineBuilder
                 var clock = new SystemClock();
                 if (mode == VirtualizationMode.Full)
                 {
-                    legacy = LegacyPlatform.Attach(vm, ataDisk ? _disk : null, clock);
+                    legacy = LegacyPlatform.Attach(vm, ataDisk ? _disk : null, clock, busMasterDma: diskInterface == DiskInterface.IdeDma);
                     nvme = AttachFullModeDisk(vm, diskInterface);
                 }
                 else
@@ -243,7 +243,7 @@ public sealed class MachineBuilder
             case DiskInterface.AtaPio:
                 return null; // the legacy platform's primary master
             case DiskInterface.IdeDma:
-                throw new NotSupportedException("ide-dma: the IDE bus-master DMA device is not built yet (issue 10, branch g-ide)");
+                return null; // the same drive with the legacy platform's bus-master function (busMasterDma above)
             case DiskInterface.Nvme:
             {
                 // MMIO registers at the platform's BAR; interrupts go to line NvmeRegisters.InterruptLine

@@ -122,6 +122,32 @@ public class MachineBuilderTests
     }
 
     [Test]
+    public void AnIdeDmaDiskIsTheAtaDriveWithItsBusMasterOnOpenPorts()
+    {
+        using Machine machine = MachineBuilder.Create(new FakeEngine()).WithMemory(8UL << 20).WithMode(VirtualizationMode.Full).WithDisk(_disk, DiskInterface.IdeDma).Build();
+        LegacyDevices legacy = machine.Legacy!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(machine.DiskInterface, Is.EqualTo(DiskInterface.IdeDma));
+            Assert.That(machine.Vm.PortBus.Resolve(AtaRegisters.Command, 1, out _), Is.SameAs(legacy.Disk));
+            Assert.That(legacy.BusMaster, Is.Not.Null);
+            Assert.That(legacy.BusMaster!.Drive, Is.SameAs(legacy.Disk));
+            Assert.That(machine.Vm.PortBus.Resolve(IdeBusMasterRegisters.Command, 1, out _), Is.SameAs(legacy.BusMaster));
+            Assert.That(legacy.Ports, Is.EqualTo(LegacyPlatform.PortsFor(withDisk: true, withBusMaster: true)));
+            Assert.That(legacy.Ports, Does.Contain(IdeBusMasterRegisters.PrdTableAddress + 3));
+        });
+    }
+
+    [Test]
+    public void AnAtaPioDiskHasNoBusMaster()
+    {
+        using Machine machine = MachineBuilder.Create(new FakeEngine()).WithMemory(8UL << 20).WithMode(VirtualizationMode.Full).WithDisk(_disk).Build();
+        Assert.That(machine.Legacy!.BusMaster, Is.Null);
+        Assert.That(machine.Vm.PortBus.Resolve(IdeBusMasterRegisters.Command, 1, out _), Is.Null);
+        Assert.That(machine.Legacy.Ports, Does.Not.Contain(IdeBusMasterRegisters.Command));
+    }
+
+    [Test]
     public void AnExplicitVirtioBlkDiskIsVirtioDevice1()
     {
         using Machine machine = MachineBuilder.Create(new FakeEngine()).WithMemory(8UL << 20).WithMode(VirtualizationMode.Para).WithDisk(_disk, DiskInterface.VirtioBlk).Build();

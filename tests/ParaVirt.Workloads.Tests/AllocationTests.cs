@@ -1,4 +1,5 @@
 using ParaVirt.Core.Machine;
+using ParaVirt.Vmm;
 
 namespace ParaVirt.Workloads.Tests;
 
@@ -11,15 +12,17 @@ public sealed class AllocationTests : KvmWorkloadFixture
 {
     [TestCase("console", VirtualizationMode.Full, 500, 4000)]      // 7000 more port exits (UART, console pipe)
     [TestCase("blk-read", VirtualizationMode.Full, 16, 128)]       // 2688 more port exits (ATA, rep insw)
+    [TestCase("blk-read", VirtualizationMode.Full, 16, 512, DiskInterface.IdeDma)]  // 4464 more port exits (IDE bus-master DMA)
+    [TestCase("blk-write", VirtualizationMode.Full, 16, 512, DiskInterface.IdeDma)]
     [TestCase("blk-read", VirtualizationMode.Para, 64, 1024)]      // 30 more notifies, 960 more requests (virtio-blk)
     [TestCase("blk-write", VirtualizationMode.Para, 64, 1024)]
-    public void A_longer_run_allocates_no_more_on_the_vcpu_thread(string name, VirtualizationMode mode, long shortRun, long longRun)
+    public void A_longer_run_allocates_no_more_on_the_vcpu_thread(string name, VirtualizationMode mode, long shortRun, long longRun, DiskInterface? disk = null)
     {
         WorkloadDefinition workload = WorkloadCatalog.Find(name)!;
-        Run(workload, mode, shortRun); // warm up: JIT, pools
+        Run(workload, mode, shortRun, disk: disk); // warm up: JIT, pools
 
-        long shortBytes = Allocated(() => AssertVerified(Run(workload, mode, shortRun)));
-        long longBytes = Allocated(() => AssertVerified(Run(workload, mode, longRun)));
+        long shortBytes = Allocated(() => AssertVerified(Run(workload, mode, shortRun, disk: disk)));
+        long longBytes = Allocated(() => AssertVerified(Run(workload, mode, longRun, disk: disk)));
 
         TestContext.Out.WriteLine($"{name} {mode}: {shortBytes} B for {shortRun} ops, {longBytes} B for {longRun} ops");
         Assert.That(longBytes - shortBytes, Is.LessThan(16 * 1024));

@@ -17,4 +17,15 @@ public static class HostFacts
     /// rep outsw). 2064 where KVM hands rep outsw over one word per exit (both hosts so far).
     /// </summary>
     public static long AtaWriteExitsPerRequest => 8 + 8 * (1 + Host.RepOutswExitsPer256Words);
+
+    /// <summary>Taskfile registers the IDE DMA driver writes per command, one port access each: device/LBA 27:24, sector count, LBA low, mid, high, command.</summary>
+    public const long IdeDmaTaskfileWrites = 6;
+
+    /// <summary>
+    /// Port exits of one full-mode 4 KiB IDE bus-master DMA request, read or write: the taskfile, the
+    /// bus master's Start, one Status read (the emulated engine moves the data inside the Start exit,
+    /// so the first poll finds the drive idle), and the Stop (the PIIX starts only on a 0-to-1
+    /// transition). No string I/O, so nothing depends on how this host's KVM splits it: 9.
+    /// </summary>
+    public static long IdeDmaExitsPerRequest => IdeDmaTaskfileWrites + 1 + 1 + 1;
 }

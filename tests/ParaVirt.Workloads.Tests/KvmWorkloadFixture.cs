@@ -14,16 +14,17 @@ public abstract class KvmWorkloadFixture
             Assert.Ignore($"KVM is not usable here: {reason}");
     }
 
-    protected static WorkloadResult Run(WorkloadDefinition workload, VirtualizationMode mode, long? operations = null, string? diskPath = null)
+    protected static WorkloadResult Run(WorkloadDefinition workload, VirtualizationMode mode, long? operations = null, string? diskPath = null, ParaVirt.Vmm.DiskInterface? disk = null)
     {
         WorkloadResult result = Runner.Run(workload, mode, new WorkloadRunOptions
         {
             Quick = true,
             Operations = operations,
             DiskPath = diskPath,
+            DiskInterface = disk,
             Timeout = TimeSpan.FromMinutes(2),
         });
-        TestContext.Out.WriteLine($"{result.Workload} {result.Mode}: {result.Operations} ops, {result.Exits} exits ({string.Join(", ", result.ExitsByReason)}), {result.NsPerOp:F0} ns/op, verified {result.Verified} {result.Failure}");
+        TestContext.Out.WriteLine($"{result.Workload} {result.Mode} {result.Device}: {result.Operations} ops, {result.Exits} exits ({string.Join(", ", result.ExitsByReason)}), {result.NsPerOp:F0} ns/op, verified {result.Verified} {result.Failure}");
         return result;
     }
 

@@ -45,6 +45,9 @@ public sealed unsafe class AtaPioDriver
     /// <summary>Sectors on the disk (IDENTIFY words 60-61).</summary>
     public uint SectorCount { get; private set; }
 
+    /// <summary>IDENTIFY says the drive does DMA (word 49 bit 8): it sits behind a bus master.</summary>
+    public bool SupportsDma => _identify != null && (_identify[49] & 0x0100) != 0;
+
     /// <summary>The Status register when the last command ended or failed.</summary>
     public byte LastStatus { get; private set; }
 

@@ -32,8 +32,8 @@ internal static unsafe class BlockWorkload
         {
 #if PARAVIRT_FULL
             case GuestDisk.AtaPio:
-                return RunAta(write, operations);
-            // case GuestDisk.IdeDma: issue 10, branch g-ide
+            case GuestDisk.IdeDma:
+                return RunAta(disk, write, operations);
             case GuestDisk.Nvme:
                 return NvmeBlockWorkload.Run(write, operations);
 #else
@@ -50,16 +50,16 @@ internal static unsafe class BlockWorkload
     }
 
 #if PARAVIRT_FULL
-    /// <summary>ATA PIO: one READ/WRITE SECTORS command per 4 KiB request.</summary>
-    private static int RunAta(bool write, long operations)
+    /// <summary>ATA PIO or IDE bus-master DMA: one command per 4 KiB request.</summary>
+    private static int RunAta(GuestDisk kind, bool write, long operations)
     {
         byte* buffers = (byte*)Virtqueue.AllocatePages(WorkloadProtocol.BlockRequestBytes);
         long badSectors = 0;
         ulong firstBad = 0;
-        var disk = new AtaPioDriver();
+        var disk = new FullModeDisk(kind);
         int s = disk.Initialize();
         if (s < 0)
-            return Report.Failure("ata init", s, WorkloadProtocol.ExitDeviceInitFailed);
+            return Report.Failure(kind == GuestDisk.IdeDma ? "ide-dma init" : "ata init", s, WorkloadProtocol.ExitDeviceInitFailed);
         if ((ulong)operations * WorkloadProtocol.SectorsPerRequest > disk.SectorCount)
             return Report.Failure("disk size check", DriverStatus.OutOfRange, WorkloadProtocol.ExitDiskTooSmall);
         Measurement.Start(operations);
@@ -85,15 +85,16 @@ internal static unsafe class BlockWorkload
         Measurement.Stop(operations);
         if (s < 0)
         {
-            Console.Write("ata status ");
+            Console.Write(disk.Name);
+            Console.Write(" status ");
             Console.WriteHex(disk.LastStatus);
             Console.Write(" error ");
             Console.WriteHex(disk.LastError);
             Console.WriteLine();
-            return Report.Failure(write ? "ata write" : "ata read", s, WorkloadProtocol.ExitIoFailed);
+            return Report.Failure(write ? "disk write" : "disk read", s, WorkloadProtocol.ExitIoFailed);
         }
         if (write && (s = disk.Flush()) < 0)
-            return Report.Failure("ata flush", s, WorkloadProtocol.ExitIoFailed);
+            return Report.Failure("disk flush", s, WorkloadProtocol.ExitIoFailed);
         return Verdict(badSectors, firstBad);
     }
 #else

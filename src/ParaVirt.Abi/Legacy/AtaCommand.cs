@@ -27,6 +27,18 @@ public static class AtaCommand
     /// <summary>READ VERIFY SECTORS without retry (obsolete alias).</summary>
     public const byte ReadVerifySectorsNoRetry = 0x41;
 
+    /// <summary>READ DMA (28-bit LBA; the data moves through the bus-master DMA engine, <see cref="IdeBusMasterRegisters"/>).</summary>
+    public const byte ReadDma = 0xC8;
+
+    /// <summary>READ DMA without retry (obsolete alias).</summary>
+    public const byte ReadDmaNoRetry = 0xC9;
+
+    /// <summary>WRITE DMA (28-bit LBA, through the bus-master DMA engine).</summary>
+    public const byte WriteDma = 0xCA;
+
+    /// <summary>WRITE DMA without retry (obsolete alias).</summary>
+    public const byte WriteDmaNoRetry = 0xCB;
+
     /// <summary>EXECUTE DEVICE DIAGNOSTIC.</summary>
     public const byte ExecuteDeviceDiagnostic = 0x90;
 

@@ -21,7 +21,13 @@ public static class AtaIdentify
 
     /// <summary>Fills <paramref name="block"/> (512 bytes, little-endian words) for a disk of the given geometry.</summary>
     /// <exception cref="ArgumentException"><paramref name="block"/> is not 512 bytes.</exception>
-    public static void Build(Span<byte> block, in AtaGeometry geometry, string model, string serial, string firmware)
+    /// <param name="block">512 bytes to fill.</param>
+    /// <param name="geometry">The disk's geometry.</param>
+    /// <param name="model">Model string (words 27-46).</param>
+    /// <param name="serial">Serial string (words 10-19).</param>
+    /// <param name="firmware">Firmware string (words 23-26).</param>
+    /// <param name="dma">The drive sits behind a bus master: DMA supported (word 49 bit 8), multiword DMA 0-2 and Ultra DMA 0-5, mode 2 selected.</param>
+    public static void Build(Span<byte> block, in AtaGeometry geometry, string model, string serial, string firmware, bool dma = false)
     {
         if (block.Length != 512)
             throw new ArgumentException("an IDENTIFY block is 512 bytes", nameof(block));
@@ -36,10 +42,10 @@ public static class AtaIdentify
         SetString(block, 23, 8, firmware);             // words 23-26
         SetString(block, 27, 40, model);               // words 27-46
         SetWord(block, 47, 0x8000);                    // READ/WRITE MULTIPLE not supported
-        SetWord(block, 49, 0x0200);                    // LBA supported; no DMA
+        SetWord(block, 49, dma ? (ushort)0x0300 : (ushort)0x0200); // LBA supported; DMA supported with a bus master
         SetWord(block, 50, 0x4000);                    // bit 14 shall be one
         SetWord(block, 51, 0x0200);                    // PIO timing mode 2 (obsolete field)
-        SetWord(block, 53, 0x0003);                    // words 54-58 and 64-70 valid
+        SetWord(block, 53, dma ? (ushort)0x0007 : (ushort)0x0003); // words 54-58, 64-70 (and 88) valid
         SetWord(block, 54, geometry.CurrentCylinders);
         SetWord(block, 55, geometry.CurrentHeads);
         SetWord(block, 56, geometry.CurrentSectorsPerTrack);
@@ -48,6 +54,11 @@ public static class AtaIdentify
         SetWord(block, 58, (ushort)(chsCapacity >> 16));
         SetWord(block, 60, (ushort)lba28);             // total 28-bit addressable sectors
         SetWord(block, 61, (ushort)(lba28 >> 16));
+        if (dma)
+        {
+            SetWord(block, 63, 0x0407);                // multiword DMA 0-2 supported, mode 2 selected
+            SetWord(block, 88, 0x003F);                // Ultra DMA 0-5 supported, none selected
+        }
         SetWord(block, 64, 0x0003);                    // PIO modes 3 and 4
         SetWord(block, 65, 120);                       // cycle times, ns
         SetWord(block, 66, 120);

@@ -2,6 +2,7 @@ using System;
 using ParaVirt.Abi.Legacy;
 using ParaVirt.Core.Bus;
 using ParaVirt.Core.Storage;
+using ParaVirt.Devices.Emulated.Ide;
 
 namespace ParaVirt.Devices.Emulated.Ata;
 
@@ -12,7 +13,9 @@ namespace ParaVirt.Devices.Emulated.Ata;
 /// SECTORS (30h/31h), READ VERIFY SECTORS (40h/41h), FLUSH CACHE (E7h), EXECUTE DEVICE DIAGNOSTIC
 /// (90h), INITIALIZE DEVICE PARAMETERS (91h), SET FEATURES (EFh), RECALIBRATE (10h), IDLE/STANDBY
 /// IMMEDIATE (E1h/E0h), CHECK POWER MODE (E5h); anything else ends with ERR and ABRT. Addressing is
-/// 28-bit LBA (device register bit 6) or CHS through the current translation.
+/// 28-bit LBA (device register bit 6) or CHS through the current translation. With an
+/// <see cref="IdeBusMaster"/> attached, READ DMA (C8h/C9h) and WRITE DMA (CAh/CBh) move their data
+/// through it (see that type); without one they end with ERR and ABRT.
 /// </summary>
 /// <remarks>
 /// <para><b>Data transfer.</b> The data register (offset 0) moves one 16-bit word per 2-byte access
@@ -74,7 +77,7 @@ public sealed class AtaPioDisk : IBusDevice
     private const byte DeviceSelectBit = AtaRegisters.DeviceSelect1, LbaModeBit = AtaRegisters.DeviceLba;
     private const byte ControlNoInterrupt = AtaRegisters.ControlNoInterrupt, ControlSoftReset = AtaRegisters.ControlSoftReset;
 
-    private enum TransferKind : byte { None, PioIn, PioOut }
+    private enum TransferKind : byte { None, PioIn, PioOut, Dma }
 
     private readonly DiskImage _disk;
     private readonly byte[] _block = new byte[DiskImage.SectorSize];
@@ -82,7 +85,8 @@ public sealed class AtaPioDisk : IBusDevice
     private AtaGeometry _geometry;
 
     private byte _features, _error, _sectorCount, _lbaLow, _lbaMid, _lbaHigh, _device, _status, _control;
-    private bool _interrupt, _inReset, _readsFromDisk, _lbaMode;
+    private bool _interrupt, _inReset, _readsFromDisk, _lbaMode, _dmaToMemory;
+    private IdeBusMaster? _busMaster;
     private TransferKind _transfer;
     private int _blockOffset, _sectorsLeft;
     private ulong _sector;
@@ -161,6 +165,47 @@ public sealed class AtaPioDisk : IBusDevice
     }
 
     private bool Device1Selected => (_device & DeviceSelectBit) != 0;
+
+    /// <summary>The bus master attached to this drive (READ DMA / WRITE DMA work only with one), or null.</summary>
+    public IdeBusMaster? BusMaster => _busMaster;
+
+    /// <summary>Called once by <see cref="IdeBusMaster"/>'s constructor.</summary>
+    internal void AttachBusMaster(IdeBusMaster busMaster)
+    {
+        if (_busMaster is not null)
+            throw new InvalidOperationException("the drive already has a bus master");
+        _busMaster = busMaster;
+    }
+
+    /// <summary>A DMA command waits for its data (DRQ set): what the bus master transfers.</summary>
+    internal bool DmaPending => _transfer == TransferKind.Dma && !_inReset;
+
+    /// <summary>The pending DMA command reads the disk (READ DMA: the engine writes memory).</summary>
+    internal bool DmaToMemory => _dmaToMemory;
+
+    /// <summary>The pending DMA command's first sector.</summary>
+    internal ulong DmaSector => _sector;
+
+    /// <summary>The pending DMA command's sector count (1-256).</summary>
+    internal int DmaSectors => _sectorsLeft;
+
+    /// <summary>The bus master moved every byte: the command completes (registers report the last sector, INTRQ).</summary>
+    internal void CompleteDma()
+    {
+        _sector += (ulong)(_sectorsLeft - 1);
+        _sectorsLeft = 0;
+        ReportProgress();
+        Complete();
+    }
+
+    /// <summary>The bus master stopped: the command ends with ERR and ABRT (and DF for a host I/O failure).</summary>
+    internal void FailDma(bool diskFault) => Fail(diskFault ? AtaStatus.DeviceFault : (byte)0, AtaError.Aborted);
+
+    private void RaiseInterrupt()
+    {
+        _interrupt = true;
+        _busMaster?.OnDriveInterrupt();
+    }
 
     internal byte ReadAlternateStatus()
     {
@@ -310,7 +355,7 @@ public sealed class AtaPioDisk : IBusDevice
             return;
         }
         _status = Idle | AtaStatus.DataRequest;
-        _interrupt = true;
+        RaiseInterrupt();
     }
 
     private void FinishWriteBlock()
@@ -322,7 +367,7 @@ public sealed class AtaPioDisk : IBusDevice
         }
         _sectorsLeft--;
         ReportProgress();
-        _interrupt = true;
+        RaiseInterrupt();
         if (_sectorsLeft == 0)
         {
             _transfer = TransferKind.None;
@@ -351,14 +396,14 @@ public sealed class AtaPioDisk : IBusDevice
         _transfer = TransferKind.None;
         _error = error;
         _status = (byte)(Idle | AtaStatus.Error | extraStatus);
-        _interrupt = true;
+        RaiseInterrupt();
     }
 
     private void Complete()
     {
         _transfer = TransferKind.None;
         _status = Idle;
-        _interrupt = true;
+        RaiseInterrupt();
     }
 
     private void WriteCommand(byte command)
@@ -377,7 +422,7 @@ public sealed class AtaPioDisk : IBusDevice
         switch (command)
         {
             case AtaCommand.IdentifyDevice:
-                AtaIdentify.Build(_block, _geometry, _model, _serial, _firmware);
+                AtaIdentify.Build(_block, _geometry, _model, _serial, _firmware, dma: _busMaster is not null);
                 StartPioIn(0, 1, fromDisk: false);
                 break;
             case AtaCommand.ReadSectors:
@@ -397,6 +442,17 @@ public sealed class AtaPioDisk : IBusDevice
                     _transfer = TransferKind.PioOut;
                     _status = Idle | AtaStatus.DataRequest; // first block requested without an interrupt
                 }
+                break;
+            case AtaCommand.ReadDma:
+            case AtaCommand.ReadDmaNoRetry:
+                StartDma(toMemory: true);
+                break;
+            case AtaCommand.WriteDma:
+            case AtaCommand.WriteDmaNoRetry:
+                if (_disk.ReadOnly)
+                    Fail(0, AtaError.Aborted);
+                else
+                    StartDma(toMemory: false);
                 break;
             case AtaCommand.ReadVerifySectors:
             case AtaCommand.ReadVerifySectorsNoRetry:
@@ -446,13 +502,31 @@ public sealed class AtaPioDisk : IBusDevice
         }
         _transfer = TransferKind.PioIn;
         _status = Idle | AtaStatus.DataRequest;
-        _interrupt = true;
+        RaiseInterrupt();
+    }
+
+    /// <summary>READ DMA / WRITE DMA: DRQ set, the data waits for the bus master (ABRT without one, IDNF past the end).</summary>
+    private void StartDma(bool toMemory)
+    {
+        if (_busMaster is null)
+        {
+            Fail(0, AtaError.Aborted);
+            return;
+        }
+        if (!TryDecodeRange(out ulong start, out int count))
+            return;
+        _sector = start;
+        _sectorsLeft = count;
+        _dmaToMemory = toMemory;
+        _transfer = TransferKind.Dma;
+        _status = Idle | AtaStatus.DataRequest;
+        _busMaster.OnDriveDmaRequest();
     }
 
     private void ExecuteDiagnostic()
     {
         SetSignature();
-        _interrupt = true;
+        RaiseInterrupt();
     }
 
     private void InitializeDeviceParameters()
@@ -481,8 +555,10 @@ public sealed class AtaPioDisk : IBusDevice
             case 0x03: // set transfer mode: PIO default (00h/01h) or PIO flow control modes 0-4 (08h-0Ch)
                 if (_sectorCount is 0x00 or 0x01 or (>= 0x08 and <= 0x0C))
                     Complete();
+                else if (_busMaster is not null && _sectorCount is (>= 0x20 and <= 0x22) or (>= 0x40 and <= 0x45))
+                    Complete(); // multiword DMA 0-2, Ultra DMA 0-5 (timing means nothing here)
                 else
-                    Fail(0, AtaError.Aborted); // no DMA modes
+                    Fail(0, AtaError.Aborted); // no DMA modes without a bus master
                 return;
             default:
                 Fail(0, AtaError.Aborted);
