@@ -46,6 +46,9 @@ public static class DiskDevices
         return false;
     }
 
+    /// <summary>Whether <paramref name="disk"/> keeps several requests in flight (queues or rings); ATA PIO and IDE DMA run one command at a time.</summary>
+    public static bool HasQueue(DiskInterface disk) => disk is not (DiskInterface.AtaPio or DiskInterface.IdeDma);
+
     /// <summary>The disks of <paramref name="mode"/> in ladder order (a device that is not built yet makes <see cref="MachineBuilder.Build"/> throw <see cref="NotSupportedException"/>).</summary>
     public static IReadOnlyList<DiskInterface> Of(VirtualizationMode mode) => mode == VirtualizationMode.Full ? FullDisks : ParaDisks;
 }

@@ -24,22 +24,42 @@ public static class WorkloadCatalog
     /// <summary><c>blk-write</c>: 4 MiB in 4 KiB requests.</summary>
     public static WorkloadDefinition BlockWrite { get; } = new(
         "blk-write", "4 KiB request", 1024, 32, WorkloadProtocol.BlockRequestBytes,
-        "write 4 MiB in 4 KiB requests (full: ATA PIO, para: virtio-blk at queue depth 32)")
+        "write 4 MiB in 4 KiB requests (full: one command per request, para: 32 requests in flight)")
     {
         Disk = WorkloadDisk.Blank,
         HostCheck = WorkloadHostCheck.DiskHoldsPattern,
+        QueueDepth = 32,
     };
 
     /// <summary><c>blk-read</c>: 4 MiB in 4 KiB requests, every sector verified by the guest.</summary>
     public static WorkloadDefinition BlockRead { get; } = new(
         "blk-read", "4 KiB request", 1024, 256, WorkloadProtocol.BlockRequestBytes,
-        "read 4 MiB in 4 KiB requests and verify every sector (full: ATA PIO, para: virtio-blk at queue depth 32)")
+        "read 4 MiB in 4 KiB requests and verify every sector (full: one command per request, para: 32 requests in flight)")
     {
         Disk = WorkloadDisk.Pattern,
+        QueueDepth = 32,
+    };
+
+    /// <summary><c>blk-randread</c>: random 4 KiB reads (<see cref="RandomRequests"/>) one at a time, every sector verified.</summary>
+    public static WorkloadDefinition BlockRandomRead { get; } = new(
+        "blk-randread", "4 KiB request", 1024, 256, WorkloadProtocol.BlockRequestBytes,
+        "read 4 KiB blocks of a 4 MiB disk in random order, one request at a time (queue depth 1), and verify every sector")
+    {
+        Disk = WorkloadDisk.Pattern,
+        QueueDepth = 1,
+    };
+
+    /// <summary><c>blk-randread-qd32</c>: <see cref="BlockRandomRead"/> with 32 requests in flight where the device has a queue.</summary>
+    public static WorkloadDefinition BlockRandomReadQd32 { get; } = new(
+        "blk-randread-qd32", "4 KiB request", 1024, 256, WorkloadProtocol.BlockRequestBytes,
+        "blk-randread at queue depth 32 (devices without a queue, ATA PIO and IDE DMA, run it at queue depth 1)")
+    {
+        Disk = WorkloadDisk.Pattern,
+        QueueDepth = 32,
     };
 
     /// <summary>The I/O workloads, in table order.</summary>
-    public static IReadOnlyList<WorkloadDefinition> IoWorkloads { get; } = [Console, BlockWrite, BlockRead];
+    public static IReadOnlyList<WorkloadDefinition> IoWorkloads { get; } = [Console, BlockWrite, BlockRead, BlockRandomRead, BlockRandomReadQd32];
 
     /// <summary>Para-only test workload: the guest builds a descriptor loop in its virtio-blk queue (not in <see cref="All"/>).</summary>
     public static WorkloadDefinition HostileDescriptorLoop { get; } = new(

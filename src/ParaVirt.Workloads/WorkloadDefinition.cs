@@ -28,6 +28,9 @@ public sealed record WorkloadDefinition(
     /// <summary>What the runner puts on the VM's disk before the run (default: a small blank disk).</summary>
     public WorkloadDisk Disk { get; init; } = WorkloadDisk.None;
 
+    /// <summary>Block workloads: the requests in flight on a device with a queue (a device without one, <see cref="DiskDevices.HasQueue"/>, runs them one at a time); 0 otherwise.</summary>
+    public int QueueDepth { get; init; }
+
     /// <summary>What the host checks after the run, besides the guest's exit code.</summary>
     public WorkloadHostCheck HostCheck { get; init; } = WorkloadHostCheck.None;
 

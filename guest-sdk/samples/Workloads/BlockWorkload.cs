@@ -18,8 +18,13 @@ namespace Workloads;
 /// </summary>
 internal static unsafe class BlockWorkload
 {
-    /// <summary>Runs the workload on the disk named by <paramref name="diskName"/> (empty: the mode's default).</summary>
-    public static int Run(bool write, long operations, System.ReadOnlySpan<byte> diskName)
+    /// <summary>
+    /// Runs the workload on the disk named by <paramref name="diskName"/> (empty: the mode's default):
+    /// sequential requests, or with <paramref name="random"/> the blocks of <see cref="RandomRequests"/>
+    /// (reads only), with up to <paramref name="queueDepth"/> requests in flight on a device with a
+    /// queue (a device without one runs them one at a time).
+    /// </summary>
+    public static int Run(bool write, bool random, int queueDepth, long operations, System.ReadOnlySpan<byte> diskName)
     {
         if (!GuestDisks.TryParse(diskName, out GuestDisk disk))
         {
@@ -33,12 +38,12 @@ internal static unsafe class BlockWorkload
 #if PARAVIRT_FULL
             case GuestDisk.AtaPio:
             case GuestDisk.IdeDma:
-                return RunAta(disk, write, operations);
+                return RunAta(disk, write, random, operations);
             case GuestDisk.Nvme:
-                return NvmeBlockWorkload.Run(write, operations);
+                return NvmeBlockWorkload.Run(write, random, queueDepth, operations);
 #else
             case GuestDisk.VirtioBlk:
-                return RunVirtioBlk(write, operations);
+                return RunVirtioBlk(write, random, queueDepth, operations);
             // case GuestDisk.VirtioBlkAsync: issue 10, branch g-async
 #endif
             default:
@@ -51,7 +56,7 @@ internal static unsafe class BlockWorkload
 
 #if PARAVIRT_FULL
     /// <summary>ATA PIO or IDE bus-master DMA: one command per 4 KiB request.</summary>
-    private static int RunAta(GuestDisk kind, bool write, long operations)
+    private static int RunAta(GuestDisk kind, bool write, bool random, long operations)
     {
         byte* buffers = (byte*)Virtqueue.AllocatePages(WorkloadProtocol.BlockRequestBytes);
         long badSectors = 0;
@@ -65,7 +70,7 @@ internal static unsafe class BlockWorkload
         Measurement.Start(operations);
         for (long i = 0; i < operations; i++)
         {
-            uint lba = (uint)(i * WorkloadProtocol.SectorsPerRequest);
+            uint lba = (uint)(RequestBlock(i, operations, random) * WorkloadProtocol.SectorsPerRequest);
             if (write)
             {
                 SectorPattern.Fill(buffers, lba, WorkloadProtocol.SectorsPerRequest);
@@ -98,8 +103,8 @@ internal static unsafe class BlockWorkload
         return Verdict(badSectors, firstBad);
     }
 #else
-    /// <summary>virtio-blk: 32 requests in flight, one notify per 32.</summary>
-    private static int RunVirtioBlk(bool write, long operations)
+    /// <summary>virtio-blk: <paramref name="queueDepth"/> (1 to 32) requests in flight, one notify per batch.</summary>
+    private static int RunVirtioBlk(bool write, bool random, int queueDepth, long operations)
     {
         byte* buffers = (byte*)Virtqueue.AllocatePages((ulong)VirtioBlkDriver.QueueDepth * WorkloadProtocol.BlockRequestBytes);
         long badSectors = 0;
@@ -115,11 +120,11 @@ internal static unsafe class BlockWorkload
         long done = 0;
         while (done < operations && s >= 0)
         {
-            int batch = operations - done < VirtioBlkDriver.QueueDepth ? (int)(operations - done) : VirtioBlkDriver.QueueDepth;
+            int batch = operations - done < queueDepth ? (int)(operations - done) : queueDepth;
             for (int j = 0; j < batch; j++)
             {
                 byte* buffer = buffers + (long)j * WorkloadProtocol.BlockRequestBytes;
-                ulong sector = (ulong)(done + j) * WorkloadProtocol.SectorsPerRequest;
+                ulong sector = RequestBlock(done + j, operations, random) * WorkloadProtocol.SectorsPerRequest;
                 if (write)
                     SectorPattern.Fill(buffer, sector, WorkloadProtocol.SectorsPerRequest);
                 int slot = disk.Submit(type, sector, buffer, WorkloadProtocol.BlockRequestBytes);
@@ -154,7 +159,7 @@ internal static unsafe class BlockWorkload
                 if (!write)
                 {
                     int j = bufferOfSlot[slot];
-                    ulong sector = (ulong)(done + j) * WorkloadProtocol.SectorsPerRequest;
+                    ulong sector = RequestBlock(done + j, operations, random) * WorkloadProtocol.SectorsPerRequest;
                     byte* data = buffers + (long)j * WorkloadProtocol.BlockRequestBytes;
                     int bad = SectorPattern.CountMismatchedSectors(data, sector, WorkloadProtocol.SectorsPerRequest);
                     if (bad > 0 && badSectors == 0)
@@ -177,6 +182,9 @@ internal static unsafe class BlockWorkload
         return Verdict(badSectors, firstBad);
     }
 #endif
+
+    /// <summary>The 4 KiB block request <paramref name="i"/> moves: <paramref name="i"/> itself, or a random one of the disk's <paramref name="blocks"/>.</summary>
+    internal static ulong RequestBlock(long i, long blocks, bool random) => random ? RandomRequests.Block(i, blocks) : (ulong)i;
 
     /// <summary>Reports sectors that differed from the pattern (<see cref="WorkloadProtocol.ExitVerifyFailed"/>), or OK.</summary>
     internal static int Verdict(long badSectors, ulong firstBad)

@@ -24,9 +24,13 @@ public static unsafe class Kernel
         if (WorkloadCommandLine.Is(name, "console"))
             return ConsoleWorkload.Run(operations);
         if (WorkloadCommandLine.Is(name, "blk-write"))
-            return BlockWorkload.Run(write: true, operations, disk);
+            return BlockWorkload.Run(write: true, random: false, ParaVirt.Guest.Drivers.VirtioBlkDriver.QueueDepth, operations, disk);
         if (WorkloadCommandLine.Is(name, "blk-read"))
-            return BlockWorkload.Run(write: false, operations, disk);
+            return BlockWorkload.Run(write: false, random: false, ParaVirt.Guest.Drivers.VirtioBlkDriver.QueueDepth, operations, disk);
+        if (WorkloadCommandLine.Is(name, "blk-randread"))
+            return BlockWorkload.Run(write: false, random: true, queueDepth: 1, operations, disk);
+        if (WorkloadCommandLine.Is(name, "blk-randread-qd32"))
+            return BlockWorkload.Run(write: false, random: true, queueDepth: 32, operations, disk);
         if (WorkloadCommandLine.Is(name, "hostile-desc-loop"))
             return HostileRingWorkload.Run(HostileRingWorkload.Corruption.DescriptorLoop);
         if (WorkloadCommandLine.Is(name, "hostile-avail-ahead"))

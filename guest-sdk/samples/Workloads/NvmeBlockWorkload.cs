@@ -7,13 +7,15 @@ using ParaVirt.Workloads;
 namespace Workloads;
 
 /// <summary>
-/// <c>blk-write</c>/<c>blk-read</c> on <c>disk=nvme</c> (full mode): the NVMe driver with
-/// <see cref="NvmeDriver.QueueDepth"/> 4 KiB requests per batch, one SQ tail doorbell per batch and
-/// one CQ head doorbell after its completions are reaped: two MMIO exits per 32 requests.
+/// <c>blk-write</c>, <c>blk-read</c>, <c>blk-randread</c> and <c>blk-randread-qd32</c> on
+/// <c>disk=nvme</c> (full mode): the NVMe driver with up to <c>queueDepth</c> 4 KiB requests per
+/// batch (<see cref="NvmeDriver.QueueDepth"/> at most), one SQ tail doorbell per batch and one CQ
+/// head doorbell after its completions are reaped: two MMIO exits per batch (per 32 requests at
+/// queue depth 32, per request at queue depth 1).
 /// </summary>
 internal static unsafe class NvmeBlockWorkload
 {
-    public static int Run(bool write, long operations)
+    public static int Run(bool write, bool random, int queueDepth, long operations)
     {
         byte* buffers = (byte*)Virtqueue.AllocatePages((ulong)NvmeDriver.QueueDepth * WorkloadProtocol.BlockRequestBytes);
         int s = NvmeDriver.Open(out NvmeDriver disk);
@@ -28,15 +30,17 @@ internal static unsafe class NvmeBlockWorkload
         byte opcode = write ? NvmeIoOpcode.Write : NvmeIoOpcode.Read;
         long badSectors = 0;
         ulong firstBad = 0;
+        if (queueDepth < 1 || queueDepth > NvmeDriver.QueueDepth)
+            queueDepth = NvmeDriver.QueueDepth;
         Measurement.Start(operations);
         long done = 0;
         while (done < operations && s >= 0)
         {
-            int batch = operations - done < NvmeDriver.QueueDepth ? (int)(operations - done) : NvmeDriver.QueueDepth;
+            int batch = operations - done < queueDepth ? (int)(operations - done) : queueDepth;
             for (int j = 0; j < batch; j++)
             {
                 byte* buffer = buffers + (long)j * WorkloadProtocol.BlockRequestBytes;
-                ulong sector = (ulong)(done + j) * WorkloadProtocol.SectorsPerRequest;
+                ulong sector = BlockWorkload.RequestBlock(done + j, operations, random) * WorkloadProtocol.SectorsPerRequest;
                 if (write)
                     SectorPattern.Fill(buffer, sector, WorkloadProtocol.SectorsPerRequest);
                 int slot = disk.Submit(opcode, sector, buffer, WorkloadProtocol.BlockRequestBytes);
@@ -66,7 +70,7 @@ internal static unsafe class NvmeBlockWorkload
                 if (!write)
                 {
                     int j = bufferOfSlot[slot];
-                    ulong sector = (ulong)(done + j) * WorkloadProtocol.SectorsPerRequest;
+                    ulong sector = BlockWorkload.RequestBlock(done + j, operations, random) * WorkloadProtocol.SectorsPerRequest;
                     byte* data = buffers + (long)j * WorkloadProtocol.BlockRequestBytes;
                     int bad = SectorPattern.CountMismatchedSectors(data, sector, WorkloadProtocol.SectorsPerRequest);
                     if (bad > 0 && badSectors == 0)

@@ -24,7 +24,10 @@ internal static class CompareCommand
         per register access) and in paravirtualization (hypercalls and virtio rings, one exit per
         batch), and prints a table: operations, exits per operation by reason, time per operation,
         throughput, and how many times faster para is. Exits and time are counted only inside the
-        guest's measured loop (between its two marker hypercalls).
+        guest's measured loop (between its two marker hypercalls). A block workload runs on every
+        disk device of each mode (full: ata-pio, ide-dma, nvme; para: virtio-blk, virtio-blk-async;
+        a device not built yet is skipped), and each row shows its speed-up against full mode's
+        ATA PIO and against the best full-mode device.
 
           --workload NAME   run only this workload (repeatable); known: {string.Join(", ", WorkloadCatalog.All.Select(w => w.Name))}
           --json FILE       also write the results as JSON to FILE
@@ -66,24 +69,32 @@ internal static class CompareCommand
         string machine = MachineInfo.Describe();
         var runner = new WorkloadRunner();
         var results = new List<WorkloadResult>();
-        var options = new WorkloadRunOptions { Quick = quick };
         foreach (WorkloadDefinition workload in workloads)
         {
             foreach (VirtualizationMode mode in new[] { VirtualizationMode.Full, VirtualizationMode.Para })
             {
-                Console.Error.Write($"paravirt: running {workload.Name} ({CompareReport.ModeName(mode)})...");
-                WorkloadResult result;
-                try
+                foreach (DiskInterface? disk in CompareDevices.For(workload, mode))
                 {
-                    result = runner.Run(workload, mode, options);
+                    string device = disk is { } d ? $", {DiskDevices.WireName(d)}" : "";
+                    Console.Error.Write($"paravirt: running {workload.Name} ({CompareReport.ModeName(mode)}{device})...");
+                    WorkloadResult result;
+                    try
+                    {
+                        result = runner.Run(workload, mode, new WorkloadRunOptions { Quick = quick, DiskInterface = disk });
+                    }
+                    catch (WorkloadException ex)
+                    {
+                        Console.Error.WriteLine();
+                        throw new CliException(ex.Message, ExitCodes.BadImage);
+                    }
+                    catch (NotSupportedException ex)
+                    {
+                        Console.Error.WriteLine($" skipped: {ex.Message}");
+                        continue;
+                    }
+                    Console.Error.WriteLine(!result.Verified ? $" FAILED: {result.Failure}" : result.HostLimitation is null ? " ok" : " not virtualizable on this host");
+                    results.Add(result);
                 }
-                catch (WorkloadException ex)
-                {
-                    Console.Error.WriteLine();
-                    throw new CliException(ex.Message, ExitCodes.BadImage);
-                }
-                Console.Error.WriteLine(!result.Verified ? $" FAILED: {result.Failure}" : result.HostLimitation is null ? " ok" : " not virtualizable on this host");
-                results.Add(result);
             }
         }
 
@@ -133,38 +144,40 @@ internal static class CompareCommand
         var table = new Table().Border(TableBorder.Rounded);
         table.AddColumn("workload");
         table.AddColumn("mode");
+        table.AddColumn("device");
         table.AddColumn(new TableColumn("operations").RightAligned());
         table.AddColumn(new TableColumn("exits/op").RightAligned());
         table.AddColumn("exits/op by reason");
         table.AddColumn(new TableColumn("time/op").RightAligned());
         table.AddColumn(new TableColumn("throughput").RightAligned());
-        table.AddColumn(new TableColumn("para speed-up").RightAligned());
+        table.AddColumn(new TableColumn("vs full (ATA PIO)").RightAligned());
+        table.AddColumn(new TableColumn("vs best full").RightAligned());
         table.AddColumn("verified");
         foreach (WorkloadResult r in results)
         {
-            WorkloadResult? full = r.Mode == VirtualizationMode.Para
-                ? results.FirstOrDefault(x => x.Workload == r.Workload && x.Mode == VirtualizationMode.Full)
-                : null;
-            // A speed-up against a mode this host could not virtualize would compare nothing.
-            string speedup = full is not null && r.NsPerOp > 0 && full.NsPerOp > 0
-                ? full.HostLimitation is null && r.HostLimitation is null ? (full.NsPerOp / r.NsPerOp).ToString("F1", CultureInfo.InvariantCulture) + "x" : "n/a"
-                : "";
+            // A speed-up against a mode this host could not virtualize would compare nothing ("n/a").
+            string speedup = CompareDevices.VsBaseline(r, results);
+            string vsBest = CompareDevices.VsBestFull(r, results);
             var byReason = new StringBuilder();
             foreach (KeyValuePair<string, long> pair in r.ExitsByReason)
                 byReason.Append(byReason.Length > 0 ? ", " : "").Append(pair.Key).Append(' ').Append(CompareReport.PerOp(pair.Value, r.Operations));
             table.AddRow(
                 Markup.Escape(r.Workload),
                 CompareReport.ModeName(r.Mode),
+                Markup.Escape(CompareDevices.Label(r)) + (CompareDevices.RanWithoutQueue(r) ? " [grey](2)[/]" : ""),
                 $"{r.Operations.ToString(CultureInfo.InvariantCulture)} × {Markup.Escape(r.OperationUnit)}",
                 CompareReport.PerOp(r.Exits, r.Operations),
                 Markup.Escape(byReason.Length == 0 ? "-" : byReason.ToString()),
                 CompareReport.Duration(r.NsPerOp),
                 CompareReport.Throughput(r.BytesPerSecond),
                 speedup.Length == 0 ? "" : $"[bold]{speedup}[/]",
+                vsBest,
                 !r.Verified ? "[red]NO[/]" : r.HostLimitation is null ? "[green]yes[/]" : "[yellow]not here (1)[/]");
         }
         console.Write(table);
         foreach (WorkloadResult r in results.Where(r => r.HostLimitation is not null))
             console.MarkupLine($"[yellow](1)[/] {Markup.Escape(r.Workload)} ({CompareReport.ModeName(r.Mode)}): {Markup.Escape(r.HostLimitation!)}. `paravirt info` lists what this host's probe found.");
+        if (results.Any(CompareDevices.RanWithoutQueue))
+            console.MarkupLine("[grey](2)[/] a device without a queue (ATA PIO, IDE DMA) runs one request at a time: its queue-depth-32 rows ran at queue depth 1.");
     }
 }

@@ -10,9 +10,11 @@ namespace ParaVirt.Cli.Commands;
 
 /// <summary>
 /// The JSON file of <c>paravirt compare --json FILE</c>:
-/// <c>{"engine", "machine", "results": [{"workload", "mode", "operations", "operationUnit", "exits",
+/// <c>{"engine", "machine", "results": [{"workload", "mode", "device", "operations", "operationUnit", "exits",
 /// "exitsByReason": {...}, "seconds", "nsPerOp", "bytesPerSecond", "verified", "hostLimitation"}]}</c>;
-/// <c>hostLimitation</c> is null, or why this host cannot virtualize what the row measures (probed).
+/// <c>device</c> is the disk device's name ("ata-pio", "ide-dma", "nvme", "virtio-blk",
+/// "virtio-blk-async") or null for a workload without a disk; <c>hostLimitation</c> is null, or why
+/// this host cannot virtualize what the row measures (probed).
 /// </summary>
 internal static class CompareReport
 {
@@ -29,6 +31,10 @@ internal static class CompareReport
             json.WriteStartObject();
             json.WriteString("workload", r.Workload);
             json.WriteString("mode", ModeName(r.Mode));
+            if (r.Device is null)
+                json.WriteNull("device");
+            else
+                json.WriteString("device", r.Device);
             json.WriteNumber("operations", r.Operations);
             json.WriteString("operationUnit", r.OperationUnit);
             json.WriteNumber("exits", r.Exits);
