@@ -35,6 +35,18 @@ public sealed class NvmeWorkloadTests : KvmWorkloadFixture
         Assert.That(r.ExitsByReason["Mmio"], Is.EqualTo(r.Exits));
     }
 
+    [TestCase("blk-randread", 1)]
+    [TestCase("blk-randread-qd32", 32)]
+    public void Random_reads_make_two_doorbell_exits_per_batch_of_the_queue_depth(string name, int depth)
+    {
+        WorkloadResult r = RunNvme(WorkloadCatalog.Find(name)!, 200);
+
+        AssertVerified(r);
+        // Queue depth 1: a tail and a head doorbell per request; 32: per 32 requests (7 batches for 200).
+        Assert.That(r.Exits, Is.EqualTo(2 * ((200 + depth - 1) / depth)));
+        Assert.That(r.ExitsByReason["Mmio"], Is.EqualTo(r.Exits));
+    }
+
     [Test]
     public void What_nvme_writes_ata_reads_back_and_nvme_finds_a_flipped_byte()
     {
