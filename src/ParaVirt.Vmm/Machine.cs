@@ -47,6 +47,9 @@ public sealed class Machine : IDisposable
     /// <summary>Para mode: the virtio transport (virtio-console is device 0, virtio-blk device 1 when there is a disk); otherwise null.</summary>
     public VirtioTransport? Virtio { get; }
 
+    /// <summary>Full mode with <see cref="Vmm.DiskInterface.Nvme"/>: the NVMe controller (MMIO at <c>NvmeRegisters.BarBase</c>); otherwise null.</summary>
+    public ParaVirt.Devices.Emulated.Nvme.NvmeController? Nvme { get; internal init; }
+
     /// <summary>The device the disk is attached through, or null without a disk.</summary>
     public DiskInterface? DiskInterface { get; }
 

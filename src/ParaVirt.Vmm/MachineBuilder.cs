@@ -7,7 +7,9 @@ using ParaVirt.Core.Engine;
 using ParaVirt.Core.Machine;
 using ParaVirt.Core.Storage;
 using ParaVirt.Cpu;
+using ParaVirt.Abi.Nvme;
 using ParaVirt.Devices.Emulated;
+using ParaVirt.Devices.Emulated.Nvme;
 using ParaVirt.Devices.Emulated.Timing;
 using ParaVirt.Devices.Virtio;
 using ParaVirt.Image;
@@ -20,7 +22,9 @@ namespace ParaVirt.Vmm;
 /// owner, this builder:
 /// <list type="bullet">
 /// <item>full mode: the PC platform (<see cref="LegacyPlatform"/>: PIT, CMOS RTC, 16550 UART on COM1,
-/// and with a disk the ATA primary master, in PIO or with bus-master DMA), its ports open in the I/O bitmap; CPU
+/// and with a disk the ATA primary master, in PIO or with bus-master DMA), its ports open in the I/O bitmap,
+/// or with <see cref="DiskInterface.Nvme"/> an NVMe controller on the MMIO bus (<c>NvmeRegisters.BarBase</c>,
+/// interrupt line <c>NvmeRegisters.InterruptLine</c>); CPU
 /// virtualization (trap-and-emulate) is handed the PIT and RTC, on the same clock;</item>
 /// <item>para mode: the virtio transport with virtio-console (device 0) and, with a disk,
 /// virtio-blk (device 1), no ports open; CPU virtualization's paravirtual replacements;</item>
@@ -183,6 +187,7 @@ public sealed class MachineBuilder
             LegacyDevices? legacy = null;
             VirtioTransport? virtio = null;
             VirtualCpu? cpu = null;
+            NvmeController? nvme = null;
             if (_mode is { } mode)
             {
                 // One clock is the VM's system time: the PIT counts on it, so CPU virtualization knows its deadlines.
@@ -190,7 +195,7 @@ public sealed class MachineBuilder
                 if (mode == VirtualizationMode.Full)
                 {
                     legacy = LegacyPlatform.Attach(vm, ataDisk ? _disk : null, clock, busMasterDma: diskInterface == DiskInterface.IdeDma);
-                    AttachFullModeDisk(diskInterface);
+                    nvme = AttachFullModeDisk(vm, diskInterface);
                 }
                 else
                 {
@@ -201,10 +206,15 @@ public sealed class MachineBuilder
                 cpu = CpuVirtualization.Attach(vm, mode, clock, legacy?.Pit, legacy?.Rtc);
                 if (diskInterface == DiskInterface.VirtioBlkAsync)
                     AttachAsyncQueue(virtio!, vm, cpu);
+                if (nvme is not null)
+                {
+                    VirtualCpu lines = cpu;
+                    nvme.InterruptRequested = () => lines.Raise(NvmeRegisters.InterruptLine);
+                }
             }
             vm.CommandLine = _commandLine;
             LoadedImage? loaded = _image is null ? null : ImageLoader.Load(vm, _image, _stackSize);
-            return new Machine(vm, _mode, cpu, legacy, virtio, loaded, diskInterface);
+            return new Machine(vm, _mode, cpu, legacy, virtio, loaded, diskInterface) { Nvme = nvme };
         }
         catch
         {
@@ -228,18 +238,23 @@ public sealed class MachineBuilder
     }
 
     /// <summary>Full mode's disk devices beyond the ATA PIO drive that <see cref="LegacyPlatform"/> registers: one arm per device.</summary>
-    private void AttachFullModeDisk(DiskInterface? diskInterface)
+    private NvmeController? AttachFullModeDisk(VirtualMachine vm, DiskInterface? diskInterface)
     {
         switch (diskInterface)
         {
             case null:
             case DiskInterface.AtaPio:
-                return; // the legacy platform's primary master
+                return null; // the legacy platform's primary master
             case DiskInterface.IdeDma:
-                return; // the same drive with the legacy platform's bus-master function (busMasterDma above)
+                return null; // the same drive with the legacy platform's bus-master function (busMasterDma above)
             case DiskInterface.Nvme:
-                // NOT BUILT YET: branch g-nvme replaces this throw with the NVMe controller's attach.
-                throw new NotSupportedException("nvme: the NVMe controller is not built yet (issue 10, branch g-nvme)");
+            {
+                // MMIO registers at the platform's BAR; interrupts go to line NvmeRegisters.InterruptLine
+                // once CPU virtualization exists (Build wires them).
+                var nvme = new NvmeController(vm.WritableMemory, _disk!) { StopRequested = () => vm.IsStopping };
+                vm.MmioBus.Register(NvmeRegisters.BarBase, NvmeRegisters.BarSize, nvme);
+                return nvme;
+            }
             default:
                 throw new InvalidOperationException($"{diskInterface} is not a full-mode disk");
         }

@@ -166,12 +166,25 @@ public class MachineBuilderTests
             Throws.InvalidOperationException.With.Message.Contains($"the disk interface {disk} is a").And.Message.Contains($"in {mode.ToString().ToLowerInvariant()} mode"));
     }
 
-    // Devices other branches of issue 10 build: g-nvme and g-async delete their case when their device lands.
-    [TestCase(VirtualizationMode.Full, DiskInterface.Nvme, "nvme")]
-    public void ADiskNotBuiltYetIsNotSupported(VirtualizationMode mode, DiskInterface disk, string name)
+    [Test]
+    public void AnNvmeDiskIsTheControllerOnTheMmioBusAndNoAtaPortIsOpen()
     {
-        Assert.That(() => MachineBuilder.Create(new FakeEngine()).WithMemory(8UL << 20).WithMode(mode).WithDisk(_disk, disk).Build(),
-            Throws.InstanceOf<NotSupportedException>().With.Message.StartsWith($"{name}: ").And.Message.Contains("not built yet"));
+        using Machine machine = MachineBuilder.Create(new FakeEngine()).WithMemory(8UL << 20).WithMode(VirtualizationMode.Full).WithDisk(_disk, DiskInterface.Nvme).Build();
+        Assert.That(machine.DiskInterface, Is.EqualTo(DiskInterface.Nvme));
+        Assert.That(machine.Nvme, Is.Not.Null);
+        Assert.That(machine.Vm.MmioBus.Resolve(ParaVirt.Abi.Nvme.NvmeRegisters.BarBase, 4, out _), Is.SameAs(machine.Nvme));
+        Assert.That(machine.Nvme!.Disk, Is.SameAs(_disk));
+        Assert.That(machine.Legacy!.Disk, Is.Null);
+        Assert.That(machine.Vm.PortBus.Resolve(AtaRegisters.Command, 1, out _), Is.Null);
+    }
+
+    [Test]
+    public void TheNvmeControllersInterruptRaisesItsLineOnTheVirtualCpu()
+    {
+        using Machine machine = MachineBuilder.Create(new FakeEngine()).WithMemory(8UL << 20).WithMode(VirtualizationMode.Full).WithDisk(_disk, DiskInterface.Nvme).Build();
+        Assert.That(machine.Cpu!.PendingLines & (1L << ParaVirt.Abi.Nvme.NvmeRegisters.InterruptLine), Is.Zero);
+        machine.Nvme!.InterruptRequested!();
+        Assert.That(machine.Cpu.PendingLines & (1L << ParaVirt.Abi.Nvme.NvmeRegisters.InterruptLine), Is.Not.Zero);
     }
 
     [Test]

@@ -109,8 +109,7 @@ public sealed class CompareCommandTests
             Assert.That(root.GetProperty("engine").GetString(), Is.EqualTo("kvm"));
             Assert.That(root.GetProperty("machine").GetString(), Does.Contain("cores"));
             JsonElement[] results = root.GetProperty("results").EnumerateArray().ToArray();
-            // Every built disk of each mode for the block workload (nvme is skipped until it exists;
-            // g-nvme adds it here), the default for the console.
+            // Every built disk of each mode for the block workload, the default for the console.
             string?[] fullDisks = BuiltDevices(VirtualizationMode.Full), paraDisks = BuiltDevices(VirtualizationMode.Para);
             var expected = fullDisks.Select(d => ("blk-read", "full", d)).Concat(paraDisks.Select(d => ("blk-read", "para", d)))
                 .Concat(new[] { ("console", "full", (string?)null), ("console", "para", (string?)null) });

@@ -39,7 +39,8 @@ internal static unsafe class BlockWorkload
             case GuestDisk.AtaPio:
             case GuestDisk.IdeDma:
                 return RunAta(disk, write, random, operations);
-            // case GuestDisk.Nvme:   issue 10, branch g-nvme
+            case GuestDisk.Nvme:
+                return NvmeBlockWorkload.Run(write, random, queueDepth, operations);
 #else
             case GuestDisk.VirtioBlk:
                 return RunVirtioBlk(write, random, queueDepth, operations, VirtioTransportMode.Hypercall);
@@ -203,10 +204,10 @@ internal static unsafe class BlockWorkload
 #endif
 
     /// <summary>The 4 KiB block request <paramref name="i"/> moves: <paramref name="i"/> itself, or a random one of the disk's <paramref name="blocks"/>.</summary>
-    private static ulong RequestBlock(long i, long blocks, bool random) => random ? RandomRequests.Block(i, blocks) : (ulong)i;
+    internal static ulong RequestBlock(long i, long blocks, bool random) => random ? RandomRequests.Block(i, blocks) : (ulong)i;
 
     /// <summary>Reports sectors that differed from the pattern (<see cref="WorkloadProtocol.ExitVerifyFailed"/>), or OK.</summary>
-    private static int Verdict(long badSectors, ulong firstBad)
+    internal static int Verdict(long badSectors, ulong firstBad)
     {
         if (badSectors > 0)
         {
@@ -221,7 +222,7 @@ internal static unsafe class BlockWorkload
     }
 
     /// <summary>The first sector of a request's buffer that differs from the pattern.</summary>
-    private static ulong FirstMismatch(byte* request, ulong firstSector)
+    internal static ulong FirstMismatch(byte* request, ulong firstSector)
     {
         for (int k = 0; k < WorkloadProtocol.SectorsPerRequest; k++)
             if (SectorPattern.CountMismatchedSectors(request + k * 512, firstSector + (ulong)k, 1) != 0)
