@@ -166,6 +166,7 @@ public sealed class MachineBuilder
             LegacyDevices? legacy = null;
             VirtioTransport? virtio = null;
             VirtualCpu? cpu = null;
+            ParaVirt.Mmu.Para.ParaMmu? paraMmu = null;
             if (_mode is { } mode)
             {
                 // One clock is the VM's system time: the PIT counts on it, so CPU virtualization knows its deadlines.
@@ -180,10 +181,13 @@ public sealed class MachineBuilder
                         virtio.Add(new VirtioBlock(vm.WritableMemory, _disk));
                 }
                 cpu = CpuVirtualization.Attach(vm, mode, clock, legacy?.Pit, legacy?.Rtc);
+                // Para mode's direct paging, where the engine can control the guest's paging.
+                if (mode == VirtualizationMode.Para && ParaVirt.Mmu.Para.ParaMmu.IsSupported(vm))
+                    paraMmu = ParaVirt.Mmu.Para.ParaMmu.Attach(vm);
             }
             vm.CommandLine = _commandLine;
             LoadedImage? loaded = _image is null ? null : ImageLoader.Load(vm, _image, _stackSize);
-            return new Machine(vm, _mode, cpu, legacy, virtio, loaded);
+            return new Machine(vm, _mode, cpu, legacy, virtio, loaded) { ParaMmu = paraMmu };
         }
         catch
         {
