@@ -52,6 +52,8 @@ public sealed class Machine : IDisposable
 
     /// <summary>The device the disk is attached through, or null without a disk.</summary>
     public DiskInterface? DiskInterface { get; }
+    /// <summary>Para mode: the paravirtual MMU (direct paging, docs/memory-virtualization.md); otherwise null.</summary>
+    public ParaVirt.Mmu.Para.ParaMmu? ParaMmu { get; internal init; }
 
     /// <summary>Where the image was placed, or null when none was loaded (the caller prepares the entry).</summary>
     public LoadedImage? Image { get; }

@@ -49,6 +49,7 @@ public sealed class MachineBuilder
 {
     private readonly IHypervisor _engine;
     private ulong _memorySize = new VmOptions().MemorySize;
+    private ulong _privateMemorySize = new VmOptions().PrivateMemorySize;
     private VirtualizationMode? _mode;
     private PipeWriter? _consoleOutput;
     private PipeReader? _consoleInput;
@@ -73,11 +74,12 @@ public sealed class MachineBuilder
         return new MachineBuilder(engine);
     }
 
-    /// <summary>Takes RAM size, console pipes, open ports and the null hypercall's value from <paramref name="options"/> (a bare machine's whole set-up).</summary>
+    /// <summary>Takes RAM size, host-private memory size, console pipes, open ports and the null hypercall's value from <paramref name="options"/> (a bare machine's whole set-up).</summary>
     public MachineBuilder WithVmOptions(VmOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         _memorySize = options.MemorySize;
+        _privateMemorySize = options.PrivateMemorySize;
         _consoleOutput = options.ConsoleOutput;
         _consoleInput = options.ConsoleInput;
         _openPorts = options.OpenPorts;
@@ -176,6 +178,7 @@ public sealed class MachineBuilder
         var options = new VmOptions
         {
             MemorySize = _memorySize,
+            PrivateMemorySize = _privateMemorySize,
             ConsoleOutput = _consoleOutput,
             ConsoleInput = _consoleInput,
             OpenPorts = WithDoorbellPort(_openPorts ?? (_mode == VirtualizationMode.Full ? LegacyPlatform.PortsFor(withDisk: ataDisk, withBusMaster: diskInterface == DiskInterface.IdeDma) : Array.Empty<ushort>()), diskInterface),
@@ -188,6 +191,7 @@ public sealed class MachineBuilder
             VirtioTransport? virtio = null;
             VirtualCpu? cpu = null;
             NvmeController? nvme = null;
+            ParaVirt.Mmu.Para.ParaMmu? paraMmu = null;
             if (_mode is { } mode)
             {
                 // One clock is the VM's system time: the PIT counts on it, so CPU virtualization knows its deadlines.
@@ -211,10 +215,13 @@ public sealed class MachineBuilder
                     VirtualCpu lines = cpu;
                     nvme.InterruptRequested = () => lines.Raise(NvmeRegisters.InterruptLine);
                 }
+                // Para mode's direct paging, where the engine can control the guest's paging.
+                if (mode == VirtualizationMode.Para && ParaVirt.Mmu.Para.ParaMmu.IsSupported(vm))
+                    paraMmu = ParaVirt.Mmu.Para.ParaMmu.Attach(vm);
             }
             vm.CommandLine = _commandLine;
             LoadedImage? loaded = _image is null ? null : ImageLoader.Load(vm, _image, _stackSize);
-            return new Machine(vm, _mode, cpu, legacy, virtio, loaded, diskInterface) { Nvme = nvme };
+            return new Machine(vm, _mode, cpu, legacy, virtio, loaded, diskInterface) { Nvme = nvme, ParaMmu = paraMmu };
         }
         catch
         {
