@@ -12,37 +12,56 @@ using Spectre.Console;
 namespace ParaVirt.Cli.Commands;
 
 /// <summary>
-/// <c>paravirt compare</c>: runs each workload in full and in para mode on KVM and prints exits per
-/// operation by reason, time per operation, throughput and the para speed-up.
+/// <c>paravirt compare</c>: runs each workload in full and in para mode on an engine and prints exits
+/// per operation by reason, time per operation, throughput and the para speed-up; a user's own image
+/// pair (<see cref="CompareImages"/>), the markdown and plot files (<see cref="CompareOutputs"/>) and
+/// the progress display (<see cref="CompareProgress"/>) live in their own files.
 /// </summary>
 internal static class CompareCommand
 {
     public static readonly string Help = $"""
-        usage: paravirt compare [--workload NAME]... [--json FILE] [--quick]
+        usage: paravirt compare [--workload NAME]... [--quick] [--operations N] [--engine NAME]
+                                [--full-image A.pvimg --para-image B.pvimg]
+                                [--json FILE] [--markdown FILE] [--plot FILE.png|FILE.svg]
 
-        Runs each workload twice on KVM, in full virtualization (emulated legacy devices, one exit
+        Runs each workload twice, in full virtualization (emulated legacy devices, one exit
         per register access) and in paravirtualization (hypercalls and virtio rings, one exit per
         batch), and prints a table: operations, exits per operation by reason, time per operation,
         throughput, and how many times faster para is. Exits and time are counted only inside the
-        guest's measured loop (between its two marker hypercalls). A block workload runs on every
-        disk device of each mode (full: ata-pio, ide-dma, nvme; para: virtio-blk, virtio-blk-async;
-        a device not built yet is skipped), and each row shows its speed-up against full mode's
-        ATA PIO and against the best full-mode device.
+        guest's measured loop (between its two marker hypercalls, docs/workloads.md). A block workload
+        runs on every disk device of each mode (full: ata-pio, ide-dma, nvme; para: virtio-blk,
+        virtio-blk-async), and each row shows its speed-up against full mode's ATA PIO and against
+        the best full-mode device.
 
           --workload NAME   run only this workload (repeatable); known: {string.Join(", ", WorkloadCatalog.All.Select(w => w.Name))}
-          --json FILE       also write the results as JSON to FILE
           --quick           fewer operations per workload (seconds in total)
+          --operations N    exactly N operations per workload (1 to 1000000000)
+          --engine NAME     the engine (default {Engines.Default}; engines: {string.Join(", ", Engines.Names)})
+          --full-image A.pvimg, --para-image B.pvimg
+                            measure your own image pair instead of the workloads guest: both
+                            images, and at least one --workload (any one-word name: the guest
+                            gets "NAME OPERATIONS" as its command line; default {CompareImages.DefaultOperations} operations)
+          --json FILE       also write the results as JSON to FILE
+          --markdown FILE   also write the table as GitHub markdown, naming the host, to FILE
+          --plot FILE       also draw exits/op and time/op, full against para per workload, on
+                            log scales: FILE.svg, or FILE.png
+        A live progress display goes to stderr on a terminal; plain lines when stderr is redirected
+        or $CI is set.
 
         Exit code: 0 when every run verified; {ExitCodes.Failure} when a run did not verify; {ExitCodes.VmFailed} when a VM stopped
-        abnormally; {ExitCodes.NoKvm} without KVM; {ExitCodes.BadImage} when the workload images are missing; {ExitCodes.Usage} for a bad command line.
+        abnormally; {ExitCodes.NoKvm} without KVM; {ExitCodes.BadImage} when an image is missing or invalid; {ExitCodes.CannotWrite} when an
+        output file cannot be written; {ExitCodes.Usage} for a bad command line (an output file in a missing directory too).
         """;
 
     public static int Run(IReadOnlyList<string> args)
     {
-        Arguments parsed = Arguments.Parse("compare", args, valued: ["--workload", "--json"], switches: ["--quick"]);
+        Arguments parsed = Arguments.Parse("compare", args,
+            valued: ["--workload", "--json", EngineOption.Flag, "--operations", "--full-image", "--para-image", CompareOutputs.MarkdownFlag, CompareOutputs.PlotFlag],
+            switches: ["--quick"]);
         if (parsed.Positional.Count > 0)
             throw Arguments.Usage("compare", $"unexpected argument '{parsed.Positional[0]}'");
-        List<WorkloadDefinition> workloads = Select(parsed.All("--workload"));
+        CompareImages images = CompareImages.FromArguments(parsed);
+        List<WorkloadDefinition> workloads = images.IsUserPair ? images.Workloads(parsed.All("--workload")) : Select(parsed.All("--workload"));
         string? jsonPath = parsed.Value("--json");
         if (jsonPath is { Length: 0 })
             throw Arguments.Usage("compare", "option '--json' needs a file name");
@@ -50,53 +69,31 @@ internal static class CompareCommand
             throw new CliException($"--json: '{jsonPath}' is a directory", ExitCodes.Usage);
         if (jsonPath is not null && Path.GetDirectoryName(Path.GetFullPath(jsonPath)) is { } jsonDirectory && !Directory.Exists(jsonDirectory))
             throw new CliException($"--json: the directory '{jsonDirectory}' does not exist", ExitCodes.Usage);
+        CompareOutputs outputs = CompareOutputs.FromArguments(parsed);
         bool quick = parsed.Has("--quick");
+        long? operations = parsed.Value("--operations") is null ? null : (long)parsed.Number("--operations", 0, 1, 1e9);
+        string engine = EngineOption.Resolve(parsed, "compare");
 
-        RunCommand.RequireKvm();
-        foreach (VirtualizationMode mode in new[] { VirtualizationMode.Full, VirtualizationMode.Para })
+        EngineOption.RequireAvailable(engine);
+        images.Check();
+
+        string machine = MachineInfo.Describe();
+        var runner = new WorkloadRunner(engine);
+        List<CompareStep> steps = workloads
+            .SelectMany(w => new[] { VirtualizationMode.Full, VirtualizationMode.Para }
+                .SelectMany(m => (images.IsUserPair ? NoDisk : CompareDevices.For(w, m)).Select(d => new CompareStep(w, m, d))))
+            .ToList();
+        List<WorkloadResult> results = CompareProgress.Run(steps, step =>
         {
             try
             {
-                WorkloadImages.Find(mode);
+                return runner.Run(step.Workload, step.Mode, new WorkloadRunOptions { Quick = quick, Operations = operations, ImagePath = images.For(step.Mode), DiskInterface = step.Disk });
             }
             catch (WorkloadException ex)
             {
                 throw new CliException(ex.Message, ExitCodes.BadImage);
             }
-        }
-
-        string engine = Engines.Default;
-        string machine = MachineInfo.Describe();
-        var runner = new WorkloadRunner();
-        var results = new List<WorkloadResult>();
-        foreach (WorkloadDefinition workload in workloads)
-        {
-            foreach (VirtualizationMode mode in new[] { VirtualizationMode.Full, VirtualizationMode.Para })
-            {
-                foreach (DiskInterface? disk in CompareDevices.For(workload, mode))
-                {
-                    string device = disk is { } d ? $", {DiskDevices.WireName(d)}" : "";
-                    Console.Error.Write($"paravirt: running {workload.Name} ({CompareReport.ModeName(mode)}{device})...");
-                    WorkloadResult result;
-                    try
-                    {
-                        result = runner.Run(workload, mode, new WorkloadRunOptions { Quick = quick, DiskInterface = disk });
-                    }
-                    catch (WorkloadException ex)
-                    {
-                        Console.Error.WriteLine();
-                        throw new CliException(ex.Message, ExitCodes.BadImage);
-                    }
-                    catch (NotSupportedException ex)
-                    {
-                        Console.Error.WriteLine($" skipped: {ex.Message}");
-                        continue;
-                    }
-                    Console.Error.WriteLine(!result.Verified ? $" FAILED: {result.Failure}" : result.HostLimitation is null ? " ok" : " not virtualizable on this host");
-                    results.Add(result);
-                }
-            }
-        }
+        });
 
         WriteTable(engine, machine, quick, results);
         if (jsonPath is not null)
@@ -107,9 +104,10 @@ internal static class CompareCommand
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                throw new CliException($"cannot write '{jsonPath}': {ex.Message}");
+                throw new CliException($"cannot write '{jsonPath}': {ex.Message}", ExitCodes.CannotWrite);
             }
         }
+        outputs.Write(engine, quick, results);
 
         List<WorkloadResult> failed = results.Where(r => !r.Verified).ToList();
         if (failed.Count == 0)
@@ -118,6 +116,9 @@ internal static class CompareCommand
             Console.Error.WriteLine($"paravirt: {r.Workload} ({CompareReport.ModeName(r.Mode)}) failed: {r.Failure}");
         return failed.Any(r => r.Stop?.Kind != VmStopKind.GuestShutdown) ? ExitCodes.VmFailed : ExitCodes.Failure;
     }
+
+    /// <summary>A user image pair's workloads run without choosing a disk device.</summary>
+    private static readonly IReadOnlyList<DiskInterface?> NoDisk = [null];
 
     private static List<WorkloadDefinition> Select(IReadOnlyList<string> names)
     {
