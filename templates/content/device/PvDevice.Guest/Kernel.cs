@@ -20,6 +20,8 @@ public static unsafe class Kernel
     /// <summary>Exit code when a read fails or comes back short.</summary>
     public const int ReadFailed = 2;
 
+    private const string HexDigits = "0123456789abcdef";
+
     /// <summary>The entry point, named by &lt;ParaVirtEntryPoint&gt; in the project file.</summary>
     public static int Main(StartInfo* startInfo)
     {
@@ -36,7 +38,10 @@ public static unsafe class Kernel
         Console.WriteDecimal((long)read);
         Console.Write(" random bytes from the device: ");
         for (int i = 0; i < read; i++)
-            Console.WriteHex(buffer[i], 2);
+        {
+            Console.Write(HexDigits[buffer[i] >> 4]);
+            Console.Write(HexDigits[buffer[i] & 0xF]);
+        }
         Console.WriteLine();
         return 0;
     }
