@@ -33,4 +33,14 @@ public static class ExitCodes
 
     /// <summary>The VM stopped abnormally: a trap, the watchdog, a triple fault, a host error (EX_SOFTWARE).</summary>
     public const int VmFailed = 70;
+
+    /// <summary>An output file (--json, --markdown, --plot) could not be written (EX_CANTCREAT).</summary>
+    public const int CannotWrite = 73;
+
+    /// <summary>
+    /// A user device could not be attached (EX_CONFIG): its assembly is missing or not a .NET
+    /// assembly, its types cannot be loaded, a declaration is wrong, no device has the name asked
+    /// for, or the device's constructor threw.
+    /// </summary>
+    public const int BadDevice = 78;
 }

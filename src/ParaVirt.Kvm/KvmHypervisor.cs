@@ -1,4 +1,8 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
 using ParaVirt.Core.Engine;
+using ParaVirt.Kvm.Interop;
 
 namespace ParaVirt.Kvm;
 
@@ -34,6 +38,27 @@ public sealed class KvmHypervisor : IHypervisor
             reason = ex.Message;
             return false;
         }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The device path, the KVM API version, the vCPU mmap size and every capability ParaVirt
+    /// uses (marked when required). Throws <see cref="KvmUnavailableException"/> where KVM is not usable.</remarks>
+    public IReadOnlyList<EngineFact> DescribeHost()
+    {
+        KvmDevice kvm = KvmDevice.Open();
+        var facts = new List<EngineFact>
+        {
+            new("device", KvmDevice.Path),
+            new("KVM API version", kvm.ApiVersion.ToString(CultureInfo.InvariantCulture)),
+            new("vCPU mmap size", $"{kvm.VcpuMmapSize} bytes"),
+        };
+        foreach (KvmCapability capability in KvmDevice.Reported)
+        {
+            int value = kvm.Check(capability);
+            string required = KvmDevice.Required.Contains(capability) ? ", required" : "";
+            facts.Add(new($"capability {capability}", (value > 0 ? $"yes ({value})" : "no") + required));
+        }
+        return facts;
     }
 
     /// <inheritdoc />

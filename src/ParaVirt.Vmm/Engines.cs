@@ -32,6 +32,16 @@ public static class Engines
     /// <summary>Every registered engine's name.</summary>
     public static IReadOnlyList<string> Names => Array.ConvertAll(s_entries, e => e.Name);
 
+    /// <summary>Whether an engine is named <paramref name="name"/> (names are case-sensitive).</summary>
+    public static bool IsKnown(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        foreach (Entry entry in s_entries)
+            if (string.Equals(entry.Name, name, StringComparison.Ordinal))
+                return true;
+        return false;
+    }
+
     /// <summary>Creates the engine named <paramref name="name"/> (<see cref="Default"/> when null).</summary>
     /// <exception cref="ArgumentException">No engine has that name.</exception>
     public static IHypervisor Create(string? name = null) => Find(name).Create();

@@ -4,6 +4,7 @@ using System.IO.Pipelines;
 using System.Text;
 using ParaVirt.Core.Engine;
 using ParaVirt.Core.Machine;
+using ParaVirt.Core.Memory;
 using ParaVirt.Core.Storage;
 using ParaVirt.Cpu;
 using ParaVirt.Devices.Emulated;
@@ -22,7 +23,8 @@ namespace ParaVirt.Vmm;
 /// and with a disk the ATA PIO primary master), its ports open in the I/O bitmap; CPU
 /// virtualization (trap-and-emulate) is handed the PIT and RTC, on the same clock;</item>
 /// <item>para mode: the virtio transport with virtio-console (device 0) and, with a disk,
-/// virtio-blk (device 1), no ports open; CPU virtualization's paravirtual replacements;</item>
+/// virtio-blk (device 1), then the caller's devices (<see cref="WithVirtioDevice"/>) in the order
+/// given, no ports open; CPU virtualization's paravirtual replacements;</item>
 /// <item>no mode: a bare machine, the standard hypercalls only, for engine-level work.</item>
 /// </list>
 /// </summary>
@@ -51,6 +53,7 @@ public sealed class MachineBuilder
     private ReadOnlyMemory<byte> _commandLine = ReadOnlyMemory<byte>.Empty;
     private PvImage? _image;
     private ulong _stackSize = ImageLoader.DefaultStackSize;
+    private readonly List<Func<GuestMemory, VirtioDevice>> _virtioDevices = [];
 
     private MachineBuilder(IHypervisor engine) => _engine = engine;
 
@@ -106,6 +109,24 @@ public sealed class MachineBuilder
         return this;
     }
 
+    /// <summary>
+    /// Adds a virtio device of the caller's (para mode only) on the machine's transport, after the
+    /// built-in ones: <paramref name="create"/> is called by <see cref="Build"/> with the VM's
+    /// guest-writable memory (the transport's), which the device's rings and buffers must lie in.
+    /// Devices get transport indexes in the order they are added (virtio-console is 0, virtio-blk 1
+    /// when there is a disk). What <paramref name="create"/> throws, <see cref="Build"/> throws,
+    /// after disposing the VM.
+    /// </summary>
+    /// <example><code>
+    /// builder.WithMode(VirtualizationMode.Para).WithVirtioDevice(memory =&gt; new EntropyDevice(memory, ""));
+    /// </code></example>
+    public MachineBuilder WithVirtioDevice(Func<GuestMemory, VirtioDevice> create)
+    {
+        ArgumentNullException.ThrowIfNull(create);
+        _virtioDevices.Add(create);
+        return this;
+    }
+
     /// <summary>Replaces the platform's open ports (full mode: the PC devices' ports; otherwise none): accesses to other ports trap.</summary>
     public MachineBuilder WithOpenPorts(IReadOnlyList<ushort> ports)
     {
@@ -143,12 +164,14 @@ public sealed class MachineBuilder
     public MachineBuilder WithImage(string path) => WithImage(PvImageReader.ReadFile(path));
 
     /// <summary>Creates the VM, its platform, its CPU virtualization, and loads the image.</summary>
-    /// <exception cref="InvalidOperationException">A disk without a mode (the mode decides the disk device).</exception>
+    /// <exception cref="InvalidOperationException">A disk without a mode (the mode decides the disk device), or a virtio device outside para mode.</exception>
     /// <exception cref="InvalidImageException">The image does not fit this machine's RAM.</exception>
     public Machine Build()
     {
         if (_disk is not null && _mode is null)
             throw new InvalidOperationException("a disk needs a mode: the mode decides the disk device");
+        if (_virtioDevices.Count > 0 && _mode != VirtualizationMode.Para)
+            throw new InvalidOperationException("virtio devices need para mode (the virtio transport is para mode's)");
         var options = new VmOptions
         {
             MemorySize = _memorySize,
@@ -175,6 +198,8 @@ public sealed class MachineBuilder
                     virtio.Add(new VirtioConsole(vm.WritableMemory, vm.Console));
                     if (_disk is not null)
                         virtio.Add(new VirtioBlock(vm.WritableMemory, _disk));
+                    foreach (Func<GuestMemory, VirtioDevice> create in _virtioDevices)
+                        virtio.Add(create(virtio.Memory) ?? throw new InvalidOperationException("a virtio device factory returned null"));
                 }
                 cpu = CpuVirtualization.Attach(vm, mode, clock, legacy?.Pit, legacy?.Rtc);
             }

@@ -1,3 +1,5 @@
+using System.Linq;
+
 namespace ParaVirt.Workloads;
 
 /// <summary>
@@ -27,6 +29,24 @@ public sealed record WorkloadDefinition(
 {
     /// <summary>What the runner puts on the VM's disk before the run (default: a small blank disk).</summary>
     public WorkloadDisk Disk { get; init; } = WorkloadDisk.None;
+
+    /// <summary>A run that exits 0 without opening and closing its measurement window is a failure (always so for user images).</summary>
+    public bool RequiresWindow { get; init; }
+
+    /// <summary>
+    /// A workload of a user's own image pair (docs/workloads.md): the guest gets the command line
+    /// <c>"&lt;name&gt; &lt;operations&gt;"</c>, must bracket its loop with the two marker hypercalls and
+    /// exit 0; the host checks nothing else.
+    /// </summary>
+    /// <exception cref="System.ArgumentException">The name is empty, has white space, or is longer than 64 characters; or the count is not positive.</exception>
+    public static WorkloadDefinition ForUserImage(string name, long operations)
+    {
+        System.ArgumentNullException.ThrowIfNull(name);
+        if (name.Length is 0 or > 64 || name.Any(char.IsWhiteSpace))
+            throw new System.ArgumentException($"a workload name is one word of 1 to 64 characters, not '{name}'", nameof(name));
+        System.ArgumentOutOfRangeException.ThrowIfNegativeOrZero(operations);
+        return new WorkloadDefinition(name, "operation", operations, operations, 0, "a workload of a user image pair") { RequiresWindow = true };
+    }
 
     /// <summary>What the host checks after the run, besides the guest's exit code.</summary>
     public WorkloadHostCheck HostCheck { get; init; } = WorkloadHostCheck.None;

@@ -25,6 +25,13 @@ public sealed class WorkloadRunOptions
     /// <summary>Keep a temporary disk file instead of deleting it (its path is in the result's failure text only when it failed).</summary>
     public bool KeepDisk { get; init; }
 
+    /// <summary>
+    /// An image file to run instead of the mode's workloads image: a user's own build that speaks
+    /// the measurement protocol (docs/workloads.md, "Your own image pair"). Null: the workloads
+    /// image of the mode, found in <see cref="ImageDirectory"/> or by <see cref="WorkloadImages"/>.
+    /// </summary>
+    public string? ImagePath { get; init; }
+
     /// <summary>Where the images are (see <see cref="WorkloadImages"/>); null searches.</summary>
     public string? ImageDirectory { get; init; }
 

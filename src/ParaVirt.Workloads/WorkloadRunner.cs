@@ -12,14 +12,14 @@ using ParaVirt.Vmm;
 namespace ParaVirt.Workloads;
 
 /// <summary>
-/// Runs one workload in one mode on the default engine (<see cref="Engines.Default"/>) and measures
-/// it: builds the machine with <see cref="MachineBuilder"/> (the mode's platform over a disk file,
+/// Runs one workload in one mode on an engine (by name, <see cref="Engines.Default"/> unless given)
+/// and measures it: builds the machine with <see cref="MachineBuilder"/> (the mode's platform over a disk file,
 /// CPU virtualization, the mode's image with the command line <c>"&lt;workload&gt; &lt;operations&gt;"</c>),
 /// adds the measurement markers, runs it, drains the console, checks the outcome and cleans up its
 /// temporary files.
 /// </summary>
 /// <example><code>
-/// var runner = new WorkloadRunner();
+/// var runner = new WorkloadRunner();                 // or new WorkloadRunner("kvm")
 /// WorkloadResult full = runner.Run(WorkloadCatalog.BlockWrite, VirtualizationMode.Full, new WorkloadRunOptions { Quick = true });
 /// WorkloadResult para = runner.Run(WorkloadCatalog.BlockWrite, VirtualizationMode.Para, new WorkloadRunOptions { Quick = true });
 /// Console.WriteLine($"para is {full.NsPerOp / para.NsPerOp:F0}x faster");
@@ -32,6 +32,19 @@ public sealed class WorkloadRunner
     /// <summary>Whether the default engine is usable here, and why not.</summary>
     public static bool IsAvailable(out string reason) => Engines.IsAvailable(Engines.Default, out reason);
 
+    /// <summary>A runner on the engine named <paramref name="engineName"/> (<see cref="Engines.Default"/> when null).</summary>
+    /// <exception cref="ArgumentException">No engine has that name (<see cref="Engines.Names"/> lists them).</exception>
+    public WorkloadRunner(string? engineName = null)
+    {
+        engineName ??= Engines.Default;
+        if (!Engines.IsKnown(engineName))
+            throw new ArgumentException($"no engine is named '{engineName}' (engines: {string.Join(", ", Engines.Names)})", nameof(engineName));
+        EngineName = engineName;
+    }
+
+    /// <summary>The engine every run uses.</summary>
+    public string EngineName { get; }
+
     /// <summary>Runs <paramref name="workload"/> in <paramref name="mode"/>.</summary>
     /// <exception cref="WorkloadException">The image is missing or invalid, or the disk file cannot be prepared.</exception>
     public WorkloadResult Run(WorkloadDefinition workload, VirtualizationMode mode, WorkloadRunOptions? options = null)
@@ -42,7 +55,7 @@ public sealed class WorkloadRunner
         if (operations <= 0)
             throw new WorkloadException($"{workload.Name}: the operation count must be positive, not {operations}");
 
-        string imagePath = WorkloadImages.Find(mode, options.ImageDirectory);
+        string imagePath = options.ImagePath ?? WorkloadImages.Find(mode, options.ImageDirectory);
         PvImage image;
         try
         {
@@ -69,7 +82,7 @@ public sealed class WorkloadRunner
         }
     }
 
-    private static WorkloadResult RunOn(WorkloadDefinition workload, VirtualizationMode mode, WorkloadRunOptions options, long operations, PvImage image, DiskImage disk)
+    private WorkloadResult RunOn(WorkloadDefinition workload, VirtualizationMode mode, WorkloadRunOptions options, long operations, PvImage image, DiskImage disk)
     {
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19, useSynchronizationContext: false));
         var sink = new ConsoleSink();
@@ -83,7 +96,7 @@ public sealed class WorkloadRunner
             Machine machine;
             try
             {
-                machine = MachineBuilder.Create(Engines.Default)
+                machine = MachineBuilder.Create(EngineName)
                     .WithMemory(options.MemorySize)
                     .WithMode(mode)
                     .WithConsole(pipe.Writer)
@@ -94,7 +107,7 @@ public sealed class WorkloadRunner
             }
             catch (InvalidImageException ex)
             {
-                throw new WorkloadException($"{WorkloadImages.FileName(mode)}: {ex.Message}", ex);
+                throw new WorkloadException($"{(options.ImagePath is null ? WorkloadImages.FileName(mode) : options.ImagePath)}: {ex.Message}", ex);
             }
             using (machine)
             {
@@ -146,7 +159,7 @@ public sealed class WorkloadRunner
                 : $"the probe predicted '{limitation}', but the guest exited with code {stop.ExitCode}{Describe(stop.ExitCode)}";
         if (stop.ExitCode != 0)
             return $"the guest exited with code {stop.ExitCode}{Describe(stop.ExitCode)}";
-        if (!window.IsComplete && workload.BytesPerOperation > 0)
+        if (!window.IsComplete && (workload.BytesPerOperation > 0 || workload.RequiresWindow))
             return "the guest never closed its measurement window";
         switch (workload.HostCheck)
         {

@@ -21,9 +21,13 @@ public class KvmTests
         {
             Assert.That(result.ExitCode, Is.Zero, result.ToString());
             Assert.That(result.Stderr, Is.Empty);
-            Assert.That(result.Stdout, Does.Contain("KVM              usable (/dev/kvm)"));
-            Assert.That(result.Stdout, Does.Match(@"\n  SyncRegs +yes \(\d+\) \(required\)\n"));
-            Assert.That(result.Stdout, Does.Contain("ParaVirt ABI     0.1"));
+            Assert.That(result.Stdout, Does.Contain("engine           kvm (the default); engines: kvm"));
+            Assert.That(result.Stdout, Does.Contain("usable           yes"));
+            // The engine's own facts, printed as it reports them.
+            Assert.That(result.Stdout, Does.Match(@"\n  device +/dev/kvm\n"));
+            Assert.That(result.Stdout, Does.Match(@"\n  KVM API version +12\n"));
+            Assert.That(result.Stdout, Does.Match(@"\n  capability SyncRegs +yes \(\d+\), required\n"));
+            Assert.That(result.Stdout, Does.Contain($"ParaVirt ABI     {ParaVirt.Abi.AbiVersion.Major}.{ParaVirt.Abi.AbiVersion.Minor}"));
         });
     }
 

@@ -12,34 +12,53 @@ using Spectre.Console;
 namespace ParaVirt.Cli.Commands;
 
 /// <summary>
-/// <c>paravirt compare</c>: runs each workload in full and in para mode on KVM and prints exits per
-/// operation by reason, time per operation, throughput and the para speed-up.
+/// <c>paravirt compare</c>: runs each workload in full and in para mode on an engine and prints exits
+/// per operation by reason, time per operation, throughput and the para speed-up; a user's own image
+/// pair (<see cref="CompareImages"/>), the markdown and plot files (<see cref="CompareOutputs"/>) and
+/// the progress display (<see cref="CompareProgress"/>) live in their own files.
 /// </summary>
 internal static class CompareCommand
 {
     public static readonly string Help = $"""
-        usage: paravirt compare [--workload NAME]... [--json FILE] [--quick]
+        usage: paravirt compare [--workload NAME]... [--quick] [--operations N] [--engine NAME]
+                                [--full-image A.pvimg --para-image B.pvimg]
+                                [--json FILE] [--markdown FILE] [--plot FILE.png|FILE.svg]
 
-        Runs each workload twice on KVM, in full virtualization (emulated legacy devices, one exit
+        Runs each workload twice, in full virtualization (emulated legacy devices, one exit
         per register access) and in paravirtualization (hypercalls and virtio rings, one exit per
         batch), and prints a table: operations, exits per operation by reason, time per operation,
         throughput, and how many times faster para is. Exits and time are counted only inside the
-        guest's measured loop (between its two marker hypercalls).
+        guest's measured loop (between its two marker hypercalls, docs/workloads.md).
 
           --workload NAME   run only this workload (repeatable); known: {string.Join(", ", WorkloadCatalog.All.Select(w => w.Name))}
-          --json FILE       also write the results as JSON to FILE
           --quick           fewer operations per workload (seconds in total)
+          --operations N    exactly N operations per workload (1 to 1000000000)
+          --engine NAME     the engine (default {Engines.Default}; engines: {string.Join(", ", Engines.Names)})
+          --full-image A.pvimg, --para-image B.pvimg
+                            measure your own image pair instead of the workloads guest: both
+                            images, and at least one --workload (any one-word name: the guest
+                            gets "NAME OPERATIONS" as its command line; default {CompareImages.DefaultOperations} operations)
+          --json FILE       also write the results as JSON to FILE
+          --markdown FILE   also write the table as GitHub markdown, naming the host, to FILE
+          --plot FILE       also draw exits/op and time/op, full against para per workload, on
+                            log scales: FILE.svg, or FILE.png
+        A live progress display goes to stderr on a terminal; plain lines when stderr is redirected
+        or $CI is set.
 
         Exit code: 0 when every run verified; {ExitCodes.Failure} when a run did not verify; {ExitCodes.VmFailed} when a VM stopped
-        abnormally; {ExitCodes.NoKvm} without KVM; {ExitCodes.BadImage} when the workload images are missing; {ExitCodes.Usage} for a bad command line.
+        abnormally; {ExitCodes.NoKvm} without KVM; {ExitCodes.BadImage} when an image is missing or invalid; {ExitCodes.CannotWrite} when an
+        output file cannot be written; {ExitCodes.Usage} for a bad command line (an output file in a missing directory too).
         """;
 
     public static int Run(IReadOnlyList<string> args)
     {
-        Arguments parsed = Arguments.Parse("compare", args, valued: ["--workload", "--json"], switches: ["--quick"]);
+        Arguments parsed = Arguments.Parse("compare", args,
+            valued: ["--workload", "--json", EngineOption.Flag, "--operations", "--full-image", "--para-image", CompareOutputs.MarkdownFlag, CompareOutputs.PlotFlag],
+            switches: ["--quick"]);
         if (parsed.Positional.Count > 0)
             throw Arguments.Usage("compare", $"unexpected argument '{parsed.Positional[0]}'");
-        List<WorkloadDefinition> workloads = Select(parsed.All("--workload"));
+        CompareImages images = CompareImages.FromArguments(parsed);
+        List<WorkloadDefinition> workloads = images.IsUserPair ? images.Workloads(parsed.All("--workload")) : Select(parsed.All("--workload"));
         string? jsonPath = parsed.Value("--json");
         if (jsonPath is { Length: 0 })
             throw Arguments.Usage("compare", "option '--json' needs a file name");
@@ -47,45 +66,27 @@ internal static class CompareCommand
             throw new CliException($"--json: '{jsonPath}' is a directory", ExitCodes.Usage);
         if (jsonPath is not null && Path.GetDirectoryName(Path.GetFullPath(jsonPath)) is { } jsonDirectory && !Directory.Exists(jsonDirectory))
             throw new CliException($"--json: the directory '{jsonDirectory}' does not exist", ExitCodes.Usage);
+        CompareOutputs outputs = CompareOutputs.FromArguments(parsed);
         bool quick = parsed.Has("--quick");
+        long? operations = parsed.Value("--operations") is null ? null : (long)parsed.Number("--operations", 0, 1, 1e9);
+        string engine = EngineOption.Resolve(parsed, "compare");
 
-        RunCommand.RequireKvm();
-        foreach (VirtualizationMode mode in new[] { VirtualizationMode.Full, VirtualizationMode.Para })
+        EngineOption.RequireAvailable(engine);
+        images.Check();
+
+        string machine = MachineInfo.Describe();
+        var runner = new WorkloadRunner(engine);
+        List<WorkloadResult> results = CompareProgress.Run(workloads, [VirtualizationMode.Full, VirtualizationMode.Para], (workload, mode) =>
         {
             try
             {
-                WorkloadImages.Find(mode);
+                return runner.Run(workload, mode, new WorkloadRunOptions { Quick = quick, Operations = operations, ImagePath = images.For(mode) });
             }
             catch (WorkloadException ex)
             {
                 throw new CliException(ex.Message, ExitCodes.BadImage);
             }
-        }
-
-        string engine = Engines.Default;
-        string machine = MachineInfo.Describe();
-        var runner = new WorkloadRunner();
-        var results = new List<WorkloadResult>();
-        var options = new WorkloadRunOptions { Quick = quick };
-        foreach (WorkloadDefinition workload in workloads)
-        {
-            foreach (VirtualizationMode mode in new[] { VirtualizationMode.Full, VirtualizationMode.Para })
-            {
-                Console.Error.Write($"paravirt: running {workload.Name} ({CompareReport.ModeName(mode)})...");
-                WorkloadResult result;
-                try
-                {
-                    result = runner.Run(workload, mode, options);
-                }
-                catch (WorkloadException ex)
-                {
-                    Console.Error.WriteLine();
-                    throw new CliException(ex.Message, ExitCodes.BadImage);
-                }
-                Console.Error.WriteLine(!result.Verified ? $" FAILED: {result.Failure}" : result.HostLimitation is null ? " ok" : " not virtualizable on this host");
-                results.Add(result);
-            }
-        }
+        });
 
         WriteTable(engine, machine, quick, results);
         if (jsonPath is not null)
@@ -96,9 +97,10 @@ internal static class CompareCommand
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                throw new CliException($"cannot write '{jsonPath}': {ex.Message}");
+                throw new CliException($"cannot write '{jsonPath}': {ex.Message}", ExitCodes.CannotWrite);
             }
         }
+        outputs.Write(engine, quick, results);
 
         List<WorkloadResult> failed = results.Where(r => !r.Verified).ToList();
         if (failed.Count == 0)

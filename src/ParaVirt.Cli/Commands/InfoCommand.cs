@@ -1,58 +1,56 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using System.Linq;
 using ParaVirt.Abi;
-using ParaVirt.Kvm;
-using ParaVirt.Kvm.Interop;
+using ParaVirt.Core.Engine;
 using ParaVirt.Vmm;
 
 namespace ParaVirt.Cli.Commands;
 
-/// <summary><c>paravirt info</c>: whether KVM is usable and why not, its API version, and the capabilities ParaVirt uses.</summary>
+/// <summary>
+/// <c>paravirt info</c>: whether an engine is usable here and why not, what the engine reports about
+/// itself (<see cref="IHypervisor.DescribeHost"/>), and the host behaviour its probe found. Nothing
+/// in here is specific to one engine.
+/// </summary>
 internal static class InfoCommand
 {
-    public const string Help = """
-        usage: paravirt info
+    public static readonly string Help = $"""
+        usage: paravirt info [--engine NAME]
 
-        Reports whether KVM is usable here (and, if not, why: absent, no permission, too old),
-        the KVM API version, the vCPU mmap size, the capabilities ParaVirt uses, and how this host
-        behaves for what full mode relies on, probed with small guests: does cpuid trap once CPUID
-        faulting is on, who answers an untrapped cpuid, how many exits string I/O takes.
-        Exit code 0 when KVM is usable, 69 when it is not.
+        Reports whether the engine is usable here (and, if not, why: absent, no permission, too
+        old), what the engine reports about itself (for kvm: the device, the KVM API version, the
+        vCPU mmap size and the capabilities ParaVirt uses), and how this host behaves for what full
+        mode relies on, probed with small guests: does cpuid trap once CPUID faulting is on, who
+        answers an untrapped cpuid, how many exits string I/O takes.
+
+          --engine NAME   the engine to describe (default {Engines.Default}; engines: {string.Join(", ", Engines.Names)})
+
+        Exit code: 0 when the engine is usable, {ExitCodes.NoKvm} when it is not, {ExitCodes.Usage} for a bad command line.
         """;
 
     public static int Run(IReadOnlyList<string> args, TextWriter output)
     {
-        Arguments.Parse("info", args, valued: [], switches: []).Positional.ForEach(p => throw Arguments.Usage("info", $"unexpected argument '{p}'"));
+        Arguments parsed = Arguments.Parse("info", args, valued: [EngineOption.Flag], switches: []);
+        parsed.Positional.ForEach(p => throw Arguments.Usage("info", $"unexpected argument '{p}'"));
+        string engineName = EngineOption.Resolve(parsed, "info");
         output.WriteLine($"ParaVirt ABI     {AbiVersion.Major}.{AbiVersion.Minor}");
         output.WriteLine($"machine          {Environment.MachineName}, {Environment.ProcessorCount} CPUs, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
-        KvmDevice kvm;
-        try
+        output.WriteLine($"engine           {engineName}{(engineName == Engines.Default ? " (the default)" : "")}; engines: {string.Join(", ", Engines.Names)}");
+        if (!Engines.IsAvailable(engineName, out string reason))
         {
-            kvm = KvmDevice.Open();
-        }
-        catch (KvmUnavailableException ex)
-        {
-            output.WriteLine($"KVM              not usable: {ex.Message}");
+            output.WriteLine($"usable           no: {reason}");
             // A failure is also one line on stderr, as for every other command.
-            Console.Error.WriteLine($"paravirt: {ex.Message}");
+            Console.Error.WriteLine($"paravirt: {reason}");
             return ExitCodes.NoKvm;
         }
-        output.WriteLine($"KVM              usable ({KvmDevice.Path})");
-        output.WriteLine($"KVM API version  {kvm.ApiVersion}");
-        output.WriteLine($"vCPU mmap size   {kvm.VcpuMmapSize} bytes");
-        output.WriteLine("capabilities:");
-        foreach (KvmCapability capability in KvmDevice.Reported)
-        {
-            int value = kvm.Check(capability);
-            string required = KvmDevice.Required.Contains(capability) ? " (required)" : "";
-            output.WriteLine($"  {capability,-18} {(value > 0 ? $"yes ({value})" : "no")}{required}");
-        }
+        output.WriteLine("usable           yes");
+        IHypervisor engine = Engines.Create(engineName);
+        foreach (EngineFact fact in engine.DescribeHost())
+            output.WriteLine($"  {fact.Name,-24} {fact.Value}");
         output.WriteLine("host behaviour (probed with small guests):");
         try
         {
-            foreach (var (name, value, meaning) in Engines.Create(Engines.Default).Behaviour.Describe())
+            foreach (var (name, value, meaning) in engine.Behaviour.Describe())
                 output.WriteLine($"  {name,-18} {value,-26} {meaning}");
         }
         catch (InvalidOperationException ex)

@@ -9,6 +9,7 @@ using Microsoft.Win32.SafeHandles;
 using System.Threading.Tasks;
 using ParaVirt.Core.Machine;
 using ParaVirt.Core.Storage;
+using ParaVirt.Cli.Devices;
 using ParaVirt.Image;
 using ParaVirt.Vmm;
 
@@ -17,12 +18,13 @@ namespace ParaVirt.Cli.Commands;
 /// <summary><c>paravirt run</c>: load a .pvimg, run it on KVM, stream its console, summarise, return its exit code.</summary>
 internal static class RunCommand
 {
-    public const string Help = """
+    public static readonly string Help = $"""
         usage: paravirt run <image.pvimg> [--mode full|para [--disk FILE]] [--cmdline TEXT]
-                            [--memory MiB] [--timeout s] [--host-calls] [--quiet]
+                            [--memory MiB] [--timeout s] [--host-calls] [--quiet] [--engine NAME]
+                            [--device-assembly FILE.dll --device NAME[:OPTIONS]]...
 
-        Runs a guest image on KVM. The guest console goes to stdout; a summary (stop reason,
-        wall time, exits by reason, hypercalls by name) goes to stderr.
+        Runs a guest image on an engine (default {Engines.Default}). The guest console goes to stdout; a
+        summary (stop reason, wall time, exits by reason, hypercalls by name) goes to stderr.
 
           --mode full    attach the full-virtualization platform: trap-and-emulate, PIT, RTC,
                          16550 UART on COM1, and with --disk an ATA PIO disk
@@ -34,6 +36,14 @@ internal static class RunCommand
           --timeout s    stop the guest after this many seconds (default 60)
           --host-calls   offer the demo host functions add, greet and fail (docs/host-calls.md)
           --quiet        no summary
+          --engine NAME  the engine (engines: {string.Join(", ", Engines.Names)})
+          --device-assembly FILE.dll
+                         an assembly with virtio devices of your own (repeatable): public
+                         VirtioDevice subclasses marked [VirtioDevice("name")], or public
+                         IVirtioDeviceFactory classes (docs/cli.md)
+          --device NAME[:OPTIONS]
+                         attach that device (para mode; repeatable), after virtio-console and
+                         virtio-blk; OPTIONS is passed to its constructor as a string
 
         Without --mode the VM is bare: the standard hypercalls (console, shutdown, multicall)
         and nothing else.
@@ -42,14 +52,15 @@ internal static class RunCommand
         stopped by the watchdog, and output still undelivered a second after the limit is dropped
         (the summary counts it).
 
-        Exit code: the guest's own exit code when it shuts down; 70 when the VM stops
-        abnormally (trap, watchdog, triple fault); 69 without KVM; 66 for a disk file that cannot
-        be opened; 65 for a bad image; 64 for a bad command line.
+        Exit code: the guest's own exit code when it shuts down; {ExitCodes.VmFailed} when the VM stops
+        abnormally (trap, watchdog, triple fault); {ExitCodes.NoKvm} without KVM; {ExitCodes.BadDisk} for a disk file that cannot
+        be opened; {ExitCodes.BadImage} for a bad image; {ExitCodes.BadDevice} for a device assembly or device that cannot be
+        loaded or started; {ExitCodes.Usage} for a bad command line.
         """;
 
     public static int Run(IReadOnlyList<string> args)
     {
-        Arguments parsed = Arguments.Parse("run", args, valued: ["--memory", "--timeout", "--mode", "--disk", "--cmdline"], switches: ["--quiet", "--host-calls"]);
+        Arguments parsed = Arguments.Parse("run", args, valued: ["--memory", "--timeout", "--mode", "--disk", "--cmdline", EngineOption.Flag, "--device-assembly", "--device"], switches: ["--quiet", "--host-calls"]);
         if (parsed.Positional.Count != 1)
             throw Arguments.Usage("run", parsed.Positional.Count == 0 ? "missing the image to run" : $"unexpected argument '{parsed.Positional[1]}'");
         string path = parsed.Positional[0];
@@ -71,8 +82,17 @@ internal static class RunCommand
         if (commandLine.Length > VirtualMachine.MaxCommandLine)
             throw Arguments.Usage("run", $"option '--cmdline' is {commandLine.Length} bytes; at most {VirtualMachine.MaxCommandLine} fit the start-info page");
 
+        string engine = EngineOption.Resolve(parsed, "run");
+        IReadOnlyList<string> deviceNames = parsed.All("--device");
+        IReadOnlyList<string> deviceAssemblies = parsed.All("--device-assembly");
+        if (deviceNames.Count > 0 && deviceAssemblies.Count == 0)
+            throw Arguments.Usage("run", "option '--device' needs '--device-assembly FILE.dll' (the assembly that declares the device)");
+        if (deviceNames.Count > 0 && mode != VirtualizationMode.Para)
+            throw Arguments.Usage("run", "option '--device' needs '--mode para' (virtio devices are para mode's)");
+
         PvImage image = ReadImage(path);
-        RequireKvm();
+        UserDevices devices = UserDevices.Resolve(deviceAssemblies, deviceNames);
+        EngineOption.RequireAvailable(engine);
         using DiskImage? disk = diskPath is null ? null : OpenDisk(diskPath);
 
         var stopwatch = Stopwatch.StartNew();
@@ -83,7 +103,7 @@ internal static class RunCommand
         Task pump = PumpAsync(console.Reader, OpenStdout(), delivered);
         DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(timeout);
         VmStopReason stop;
-        MachineBuilder builder = MachineBuilder.Create(Engines.Default)
+        MachineBuilder builder = MachineBuilder.Create(engine)
             .WithMemory((ulong)memoryMiB << 20)
             .WithConsole(console.Writer)
             .WithDisk(disk)
@@ -91,6 +111,7 @@ internal static class RunCommand
             .WithImage(image);
         if (mode is { } platform)
             builder.WithMode(platform);
+        devices.AddTo(builder);
         Machine machine;
         try
         {
@@ -114,7 +135,7 @@ internal static class RunCommand
             stopwatch.Stop();
             long dropped = machine.Vm.Console.BytesDropped + Math.Max(0, machine.Vm.Console.BytesWritten - delivered.Value);
             if (!parsed.Has("--quiet"))
-                RunSummary.Write(Console.Error, machine.Vm, stop, stopwatch.Elapsed, dropped);
+                RunSummary.Write(Console.Error, machine.Vm, stop, stopwatch.Elapsed, dropped, machine.Virtio);
         }
         if (stop.Kind == VmStopKind.GuestShutdown)
             return stop.ExitCode;
@@ -157,12 +178,6 @@ internal static class RunCommand
         {
             throw new CliException($"cannot open disk '{path}': {ex.Message}", ExitCodes.BadDisk);
         }
-    }
-
-    internal static void RequireKvm()
-    {
-        if (!Engines.IsAvailable(Engines.Default, out string reason))
-            throw new CliException(reason, ExitCodes.NoKvm);
     }
 
     /// <summary>

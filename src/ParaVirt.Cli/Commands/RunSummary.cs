@@ -2,13 +2,14 @@ using System;
 using System.IO;
 using ParaVirt.Core.Hypercalls;
 using ParaVirt.Core.Machine;
+using ParaVirt.Devices.Virtio;
 
 namespace ParaVirt.Cli.Commands;
 
 /// <summary>The end-of-run summary: stop reason, wall time, exits by reason, hypercalls by name.</summary>
 internal static class RunSummary
 {
-    public static void Write(TextWriter output, VirtualMachine vm, VmStopReason stop, TimeSpan wall, long consoleDropped = 0)
+    public static void Write(TextWriter output, VirtualMachine vm, VmStopReason stop, TimeSpan wall, long consoleDropped = 0, VirtioTransport? virtio = null)
     {
         output.WriteLine();
         output.WriteLine($"-- {stop.Kind}: {stop.Message}");
@@ -19,6 +20,9 @@ internal static class RunSummary
             output.WriteLine($"--   trap  {instruction,-12} {count,10}");
         foreach (HypercallStatistics call in vm.Hypercalls.GetStatistics())
             output.WriteLine($"--   hypercall {call.Name,-20} {call.Calls,10} calls {call.TotalTime.TotalMicroseconds,12:F1} us");
+        if (virtio is not null)
+            for (int i = 0; i < virtio.Devices.Count; i++)
+                output.WriteLine($"--   virtio device {i} {virtio.Devices[i].GetType().FullName} (id {(uint)virtio.Devices[i].DeviceId}, status 0x{virtio.Devices[i].Status:x2})");
         if (consoleDropped > 0)
             output.WriteLine($"--   console bytes dropped {consoleDropped} (of {vm.Console.BytesWritten + vm.Console.BytesDropped}: stdout was closed, or not read before the VM stopped)");
         if (vm.PortBus.UnclaimedReads + vm.PortBus.UnclaimedWrites > 0)

@@ -20,6 +20,13 @@ public interface IHypervisor
     /// for the process.
     /// </summary>
     PlatformBehaviour Behaviour { get; }
+
+    /// <summary>
+    /// What the engine knows about itself on this host (its device, versions, capabilities), one
+    /// <see cref="EngineFact"/> per line, for <c>paravirt info</c>. Called only where the engine is
+    /// available; an engine with nothing to say returns an empty list.
+    /// </summary>
+    System.Collections.Generic.IReadOnlyList<EngineFact> DescribeHost() => [];
 }
 
 /// <summary>What an engine needs to create a VM.</summary>

@@ -6,6 +6,7 @@ using ParaVirt.Abi;
 using ParaVirt.Core.Bus;
 using ParaVirt.Core.Console;
 using ParaVirt.Core.Cpu;
+using ParaVirt.Core.Diagnostics;
 using ParaVirt.Core.Engine;
 using ParaVirt.Core.Hypercalls;
 using ParaVirt.Core.Memory;
@@ -47,7 +48,9 @@ public sealed class VirtualMachine : IDisposable
     private int _state;
 
     /// <summary>Creates a VM on <paramref name="engine"/>.</summary>
-    public VirtualMachine(IHypervisor engine, VmOptions? options = null)
+    /// <remarks>Not public API: ParaVirt.Vmm's <c>MachineBuilder</c> is the one composition root
+    /// (it attaches the platform's devices and CPU virtualization, and loads the image).</remarks>
+    internal VirtualMachine(IHypervisor engine, VmOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(engine);
         options ??= new VmOptions();
@@ -72,6 +75,7 @@ public sealed class VirtualMachine : IDisposable
         PlatformLayout layout = _backend.Layout;
         WritableMemory = _backend.Memory.Restrict([(layout.SharedInfoPage, 4096), (layout.GuestRamStart, layout.GuestRamEnd - layout.GuestRamStart)]);
         StandardHypercalls.RegisterAll(Hypercalls);
+        ParaVirtMetrics.Track(this);
     }
 
     private static GuestMemory GuestAccessibleView(GuestMemory physical, PlatformLayout layout, out ulong low)
@@ -542,6 +546,7 @@ public sealed class VirtualMachine : IDisposable
 
     private void Release()
     {
+        ParaVirtMetrics.Retire(this);
         (ResumeHook as IDisposable)?.Dispose();
         if (!ReferenceEquals(TrapHandler, ResumeHook))
             (TrapHandler as IDisposable)?.Dispose();
