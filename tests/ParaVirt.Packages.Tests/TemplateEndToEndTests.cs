@@ -137,14 +137,15 @@ public sealed class TemplateEndToEndTests
     }
 
     [Test]
-    public void TheDeviceTemplateRunsItsGuestWithItsDeviceThroughItsHostProgram()
+    public void TheDeviceTemplateRunsItsGuestWithItsDeviceThroughItsHostProgramAndThroughThePackagedTool()
     {
         string solution = Path.Combine(_work, "MyRng");
         Succeed(Dotnet(_work, Short, "new", "paravirt-device", "-n", "MyRng", "-o", solution, "--debug:custom-hive", _hive));
         Succeed(Dotnet(solution, Long, "build", "MyRng.Host", "-c", "Release", "-nodeReuse:false"));
         string host = Path.Combine(solution, "MyRng.Host", "bin", "Release", "net10.0", "MyRng.Host.dll");
         string image = Path.Combine(solution, "MyRng.Guest", "bin", "Release", "net10.0", "MyRng.Guest.pvimg");
-        foreach (string file in new[] { host, image })
+        string devices = Path.Combine(solution, "MyRng.Device", "bin", "Release", "net10.0", "MyRng.Device.dll");
+        foreach (string file in new[] { host, image, devices })
             Assert.That(File.Exists(file), Is.True, file);
         AssertNothingWrittenIntoThePackageCache();
 
@@ -158,12 +159,20 @@ public sealed class TemplateEndToEndTests
             Assert.That(program.Stderr, Does.Contain("GuestShutdown (exit code 0): the device delivered 32 bytes"), program.ToString());
         });
 
-        // The packaged tool runs the same guest without the device: its driver says so, by name.
-        ToolResult run = Tool.Run(Paravirt, ["run", image, "--mode", "para", "--quiet"], solution, _environment, Short);
+        // The packaged tool loads the device from its assembly by its [VirtioDevice] name.
+        ToolResult run = Tool.Run(Paravirt, ["run", image, "--mode", "para", "--quiet", "--device-assembly", devices, "--device", "myrng"], solution, _environment, Short);
         Assert.Multiple(() =>
         {
-            Assert.That(run.ExitCode, Is.EqualTo(1), run.ToString());
-            Assert.That(run.Stdout, Is.EqualTo("myrng: cannot open the entropy device: no device\n"), run.ToString());
+            Assert.That(run.ExitCode, Is.Zero, run.ToString());
+            Assert.That(run.Stdout, Does.Match(Line), run.ToString());
+        });
+
+        // Without the device, the guest's driver says so, by name.
+        ToolResult without = Tool.Run(Paravirt, ["run", image, "--mode", "para", "--quiet"], solution, _environment, Short);
+        Assert.Multiple(() =>
+        {
+            Assert.That(without.ExitCode, Is.EqualTo(1), without.ToString());
+            Assert.That(without.Stdout, Is.EqualTo("myrng: cannot open the entropy device: no device\n"), without.ToString());
         });
     }
 

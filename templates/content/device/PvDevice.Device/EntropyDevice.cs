@@ -18,9 +18,10 @@ namespace TemplateNamespace.Device;
 /// <see cref="NotificationBudget"/> per notification, whatever the descriptors claim. The loop with
 /// notification suppression is <see cref="QueueDrain"/>.
 /// </remarks>
+[VirtioDevice(Name)]
 public sealed class EntropyDevice : VirtioDevice
 {
-    /// <summary>The device's name (lower-case, from the project's name).</summary>
+    /// <summary>The name `paravirt run --device` knows this device by (lower-case, from the project's name).</summary>
     public const string Name = "template-device-name";
 
     /// <summary>The virtio device ID of an entropy source.</summary>

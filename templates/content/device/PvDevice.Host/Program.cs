@@ -20,13 +20,12 @@ Task copy = console.Reader.CopyToAsync(Console.OpenStandardOutput());
 EntropyDevice? device = null;
 VmStopReason stop;
 using (Machine machine = MachineBuilder.Create()
-    .WithMode(VirtualizationMode.Para)             // virtio-console is device 0
+    .WithMode(VirtualizationMode.Para)                                // virtio-console is device 0
     .WithConsole(console.Writer)
+    .WithVirtioDevice(memory => device = new EntropyDevice(memory))   // device 1
     .WithImage(image)
     .Build())
 {
-    device = new EntropyDevice(machine.Vm.WritableMemory);
-    machine.Virtio!.Add(device);                   // device 1, before the guest runs
     stop = machine.Run(TimeSpan.FromSeconds(30));
 }
 console.Writer.Complete();
