@@ -68,8 +68,13 @@ public sealed class TemplateEndToEndTests
         IReadOnlyList<string> sources = MachineSources();
         string machinePackages = MachinePackagesFolder();
 
-        ToolResult pack = Dotnet(repository, Long, "pack", "ParaVirt.Packages.slnf", "-c", "Release", "-o", _packages,
-            $"-p:PackageVersion={_version}", "-nodeReuse:false", "-p:UseSharedCompilation=false");
+        // Build as the repository builds (a no-op after `dotnet test ParaVirt.sln -c Release`), then
+        // pack those outputs with the run's version: a global PackageVersion on a build would
+        // re-restore and recompile every project.
+        ToolResult build = Dotnet(repository, Long, "build", "ParaVirt.Packages.slnf", "-c", "Release", "-nodeReuse:false", "-p:UseSharedCompilation=false");
+        Assert.That(build.ExitCode, Is.Zero, build.ToString());
+        ToolResult pack = Dotnet(repository, Long, "pack", "ParaVirt.Packages.slnf", "-c", "Release", "--no-build", "-o", _packages,
+            $"-p:PackageVersion={_version}", "-nodeReuse:false");
         Assert.That(pack.ExitCode, Is.Zero, pack.ToString());
 
         WriteNuGetConfig(Path.Combine(_root, "NuGet.config"), sources, machinePackages);
