@@ -110,26 +110,15 @@ public sealed class VirtioBlock : VirtioDevice
     /// </remarks>
     protected override int ProcessQueue(int index, SplitVirtqueue queue)
     {
-        int completed = 0;
         ulong moved = 0;
-        do
+        var drain = new QueueDrain(queue, (long)NotificationByteBudget, (long)MaxRequestBytes, StopRequested);
+        while (drain.TryNext(out DescriptorChain chain))
         {
-            queue.DisableNotification();
-            while (true)
-            {
-                if (moved > NotificationByteBudget - MaxRequestBytes || IsStopRequested)
-                {
-                    queue.DeferRemaining();
-                    return completed;
-                }
-                if (!queue.TryPop(out DescriptorChain chain))
-                    break;
-                queue.AddUsed(chain.Head, Execute(chain, ref moved));
-                completed++;
-            }
+            ulong before = moved;
+            uint written = Execute(chain, ref moved);
+            drain.Complete(chain, written, (long)(moved - before));
         }
-        while (queue.EnableNotification());
-        return completed;
+        return drain.Completed;
     }
 
     /// <summary>Runs one request and writes its status byte; returns the bytes written into the chain.</summary>

@@ -72,44 +72,29 @@ public sealed class VirtioConsole : VirtioDevice
 
     private int Transmit(SplitVirtqueue queue)
     {
-        int completed = 0;
-        int delivered = 0;
-        do
+        // Invariant: one notification delivers at most NotificationByteBudget bytes; a chain is
+        // started only while a whole one still fits. The rest waits for the next notify, and so
+        // does everything once the VM is asked to stop (QueueDrain).
+        var drain = new QueueDrain(queue, NotificationByteBudget, MaxTransmitPerChain, StopRequested);
+        while (drain.TryNext(out DescriptorChain chain))
         {
-            queue.DisableNotification();
-            while (true)
+            // Device-writable buffers in a transmit chain carry nothing for us: skipped, 0 bytes written.
+            // Invariant: at most MaxTransmitPerChain bytes per chain reach the console, so the
+            // work one notification does is bounded whatever the guest's descriptors claim
+            // (a chain may alias all of RAM 256 times); the excess is dropped and counted.
+            int budget = MaxTransmitPerChain;
+            foreach (VirtqBuffer buffer in chain.Buffers)
             {
-                // Invariant: one notification delivers at most NotificationByteBudget bytes; a chain
-                // is started only while a whole one still fits. The rest waits for the next notify,
-                // and so does everything once the VM is asked to stop.
-                if (delivered > NotificationByteBudget - MaxTransmitPerChain || IsStopRequested)
-                {
-                    queue.DeferRemaining();
-                    return completed;
-                }
-                if (!queue.TryPop(out DescriptorChain chain))
-                    break;
-                // Device-writable buffers in a transmit chain carry nothing for us: skipped, 0 bytes written.
-                // Invariant: at most MaxTransmitPerChain bytes per chain reach the console, so the
-                // work one notification does is bounded whatever the guest's descriptors claim
-                // (a chain may alias all of RAM 256 times); the excess is dropped and counted.
-                int budget = MaxTransmitPerChain;
-                foreach (VirtqBuffer buffer in chain.Buffers)
-                {
-                    if (buffer.IsWriteOnly || !chain.TryGetSpan(buffer, out Span<byte> bytes))
-                        continue;
-                    int take = Math.Min(bytes.Length, budget);
-                    _console.Write(bytes[..take]);
-                    budget -= take;
-                    delivered += take;
-                    TransmitDropped += bytes.Length - take;
-                }
-                queue.AddUsed(chain.Head, 0);
-                completed++;
+                if (buffer.IsWriteOnly || !chain.TryGetSpan(buffer, out Span<byte> bytes))
+                    continue;
+                int take = Math.Min(bytes.Length, budget);
+                _console.Write(bytes[..take]);
+                budget -= take;
+                TransmitDropped += bytes.Length - take;
             }
+            drain.Complete(chain, 0, MaxTransmitPerChain - budget);
         }
-        while (queue.EnableNotification());
-        return completed;
+        return drain.Completed;
     }
 
     private int Receive(SplitVirtqueue queue)
