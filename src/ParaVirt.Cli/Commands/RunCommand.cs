@@ -19,7 +19,7 @@ internal static class RunCommand
 {
     public const string Help = """
         usage: paravirt run <image.pvimg> [--mode full|para [--disk FILE]] [--cmdline TEXT]
-                            [--memory MiB] [--timeout s] [--host-calls] [--quiet]
+                            [--memory MiB] [--timeout s] [--host-calls] [--gdb PORT] [--quiet]
 
         Runs a guest image on KVM. The guest console goes to stdout; a summary (stop reason,
         wall time, exits by reason, hypercalls by name) goes to stderr.
@@ -33,6 +33,9 @@ internal static class RunCommand
           --memory MiB   guest RAM, a multiple of 2 from 4 to 1024 (default 32)
           --timeout s    stop the guest after this many seconds (default 60)
           --host-calls   offer the demo host functions add, greet and fail (docs/host-calls.md)
+          --gdb PORT     serve the GDB remote protocol on localhost:PORT and wait at the entry
+                         point for gdb (gdb IMAGE.pvimg.elf -ex 'target remote :PORT');
+                         no time limit unless --timeout is given (docs/debugging.md)
           --quiet        no summary
 
         Without --mode the VM is bare: the standard hypercalls (console, shutdown, multicall)
@@ -49,14 +52,16 @@ internal static class RunCommand
 
     public static int Run(IReadOnlyList<string> args)
     {
-        Arguments parsed = Arguments.Parse("run", args, valued: ["--memory", "--timeout", "--mode", "--disk", "--cmdline"], switches: ["--quiet", "--host-calls"]);
+        Arguments parsed = Arguments.Parse("run", args, valued: ["--memory", "--timeout", "--mode", "--disk", "--cmdline", "--gdb"], switches: ["--quiet", "--host-calls"]);
         if (parsed.Positional.Count != 1)
             throw Arguments.Usage("run", parsed.Positional.Count == 0 ? "missing the image to run" : $"unexpected argument '{parsed.Positional[1]}'");
         string path = parsed.Positional[0];
         double memoryMiB = parsed.Number("--memory", 32, 4, 1024);
         if (memoryMiB % 2 != 0)
             throw Arguments.Usage("run", $"option '--memory' must be a multiple of 2 MiB, not {memoryMiB}");
-        double timeout = parsed.Number("--timeout", 60, 0.001, 86_400);
+        int? gdbPort = parsed.Value("--gdb") is null ? null : (int)parsed.Number("--gdb", 0, 1, 65535);
+        // A debugging session has no time limit unless one is asked for.
+        double timeout = parsed.Number("--timeout", gdbPort is null ? 60 : 86_400, 0.001, 86_400);
         VirtualizationMode? mode = parsed.Value("--mode") switch
         {
             null => null,
@@ -104,6 +109,7 @@ internal static class RunCommand
         {
             if (parsed.Has("--host-calls"))
                 DemoHostFunctions.Create().Attach(machine.Vm);
+            using ParaVirt.Vmm.Debugging.GdbStub? gdb = gdbPort is { } port ? AttachGdb(machine, port) : null;
             stop = machine.Run(TimeSpan.FromSeconds(timeout));
             console.Writer.Complete();
             // The time limit covers delivering the output too: a stdout nobody reads must not keep
@@ -120,6 +126,20 @@ internal static class RunCommand
             return stop.ExitCode;
         Console.Error.WriteLine($"paravirt: the VM stopped: {stop.Message}");
         return ExitCodes.VmFailed;
+    }
+
+    private static ParaVirt.Vmm.Debugging.GdbStub AttachGdb(Machine machine, int port)
+    {
+        try
+        {
+            ParaVirt.Vmm.Debugging.GdbStub stub = machine.AttachGdb(port);
+            Console.Error.WriteLine($"paravirt: waiting for gdb on localhost:{stub.Port} (gdb <image>.pvimg.elf -ex 'target remote :{stub.Port}')");
+            return stub;
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            throw new CliException($"cannot listen for gdb on localhost:{port}: {ex.Message}", ExitCodes.Usage);
+        }
     }
 
     internal static PvImage ReadImage(string path)
