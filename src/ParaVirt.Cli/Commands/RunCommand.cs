@@ -11,6 +11,7 @@ using ParaVirt.Core.Machine;
 using ParaVirt.Core.Storage;
 using ParaVirt.Image;
 using ParaVirt.Vmm;
+using ParaVirt.Vmm.Debugging;
 
 namespace ParaVirt.Cli.Commands;
 
@@ -111,6 +112,8 @@ internal static class RunCommand
                 DemoHostFunctions.Create().Attach(machine.Vm);
             using ParaVirt.Vmm.Debugging.GdbStub? gdb = gdbPort is { } port ? AttachGdb(machine, port) : null;
             stop = machine.Run(TimeSpan.FromSeconds(timeout));
+            // A crash gets a symbolized backtrace, read while the VM's memory is still there.
+            IReadOnlyList<GuestFrame>? backtrace = stop.IsCrash ? CaptureBacktrace(machine, image, path) : null;
             console.Writer.Complete();
             // The time limit covers delivering the output too: a stdout nobody reads must not keep
             // the process alive. The pump gets what is left of it (at least DrainGrace); if it is
@@ -120,12 +123,21 @@ internal static class RunCommand
             stopwatch.Stop();
             long dropped = machine.Vm.Console.BytesDropped + Math.Max(0, machine.Vm.Console.BytesWritten - delivered.Value);
             if (!parsed.Has("--quiet"))
-                RunSummary.Write(Console.Error, machine.Vm, stop, stopwatch.Elapsed, dropped);
+                RunSummary.Write(Console.Error, machine.Vm, stop, stopwatch.Elapsed, dropped, backtrace);
+            else if (backtrace is not null)
+                RunSummary.WriteBacktrace(Console.Error, backtrace);
         }
         if (stop.Kind == VmStopKind.GuestShutdown)
             return stop.ExitCode;
         Console.Error.WriteLine($"paravirt: the VM stopped: {stop.Message}");
         return ExitCodes.VmFailed;
+    }
+
+    /// <summary>The guest's backtrace, symbolized with the debug ELF beside the image (IMAGE.pvimg.elf) when there is one.</summary>
+    private static IReadOnlyList<GuestFrame> CaptureBacktrace(Machine machine, PvImage image, string path)
+    {
+        ImageSymbols? symbols = ImageSymbols.TryLoad(path + DebugElfWriter.Suffix);
+        return GuestBacktrace.Capture(machine.Vm, symbols, image.LoadAddress, image.LoadAddress + image.MemorySize);
     }
 
     private static ParaVirt.Vmm.Debugging.GdbStub AttachGdb(Machine machine, int port)

@@ -225,7 +225,7 @@ public sealed class GdbStub : IDebugHook, IDisposable
 
     private static int SignalFor(VmStopReason reason) => reason.Kind switch
     {
-        VmStopKind.GuestShutdown => reason.ExitCode == 134 ? SigAbrt : 0,
+        VmStopKind.GuestShutdown => reason.IsFailFast ? SigAbrt : 0,
         VmStopKind.UnhandledTrap when reason.Message.Contains("#DE", StringComparison.Ordinal) => SigFpe,
         VmStopKind.UnhandledTrap when reason.Message.Contains("#UD", StringComparison.Ordinal) => SigIll,
         VmStopKind.UnhandledTrap or VmStopKind.TripleFault or VmStopKind.GuestError => SigSegv,
