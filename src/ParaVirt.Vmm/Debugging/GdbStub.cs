@@ -274,10 +274,15 @@ public sealed class GdbStub : IDebugHook, IDisposable
                 case 's':
                     if (terminal is not null)
                         return null; // the guest is gone: RunEnded reports how it ended
-                    if (packet.Length > 1 && !TryParseHex(text.AsSpan(1), out registers.Rip))
+                    if (packet.Length > 1)
                     {
-                        client.Send("E01");
-                        continue;
+                        // Parse into a local: a failed parse must not clobber RIP.
+                        if (!TryParseHex(text.AsSpan(1), out ulong resumeAt))
+                        {
+                            client.Send("E01");
+                            continue;
+                        }
+                        registers.Rip = resumeAt;
                     }
                     _stepping = packet[0] == 's';
                     if (_stepping)
