@@ -272,19 +272,35 @@ public sealed class GdbStub : IDebugHook, IDisposable
             {
                 case 'c':
                 case 's':
+                case 'C':
+                case 'S':
+                {
                     if (terminal is not null)
                         return null; // the guest is gone: RunEnded reports how it ended
-                    if (packet.Length > 1)
+                    // c[addr], s[addr]; C sig[;addr], S sig[;addr]: a guest has no signals, so the
+                    // signal gdb passes on is dropped.
+                    ReadOnlySpan<char> address = text.AsSpan(1);
+                    if (packet[0] is (byte)'C' or (byte)'S')
+                    {
+                        int semicolon = address.IndexOf(';');
+                        if (!TryParseHex(semicolon < 0 ? address : address[..semicolon], out _))
+                        {
+                            client.Send("E01");
+                            continue;
+                        }
+                        address = semicolon < 0 ? [] : address[(semicolon + 1)..];
+                    }
+                    if (address.Length > 0)
                     {
                         // Parse into a local: a failed parse must not clobber RIP.
-                        if (!TryParseHex(text.AsSpan(1), out ulong resumeAt))
+                        if (!TryParseHex(address, out ulong resumeAt))
                         {
                             client.Send("E01");
                             continue;
                         }
                         registers.Rip = resumeAt;
                     }
-                    _stepping = packet[0] == 's';
+                    _stepping = packet[0] is (byte)'s' or (byte)'S';
                     if (_stepping)
                         registers.Rflags |= TrapFlag;
                     _stopSignal = 0;
@@ -293,6 +309,7 @@ public sealed class GdbStub : IDebugHook, IDisposable
                     _haltRequest = 0; // a Ctrl-C or attach sent while stopped is stale
                     _clientChanged = false;
                     return null;
+                }
                 case 'D':
                     client.Send("OK");
                     Detach(ref registers);
