@@ -73,6 +73,8 @@ public static class ElfLinker
         private readonly List<Placed> _placed = [];
         private readonly Dictionary<int, Placed> _bySectionIndex = [];
         private readonly Dictionary<string, ulong> _globals = new(StringComparer.Ordinal);
+        private readonly List<DebugSection> _debug = [];
+        private readonly Dictionary<string, DebugSection> _debugByName = new(StringComparer.Ordinal);
 
         public Session(IELF elf, LinkOptions options, string name)
         {
@@ -110,6 +112,7 @@ public static class ElfLinker
             foreach ((string symbol, ulong offset) in dataOffsets)
                 _globals[symbol] = _placed.First(p => p.Name == ".pvdata").Address + offset;
 
+            CollectDebugSections();
             var addresses = new ulong[symbols.Count];
             for (int i = 0; i < symbols.Count; i++)
                 addresses[i] = Resolve(symbols[i]);
@@ -121,7 +124,50 @@ public static class ElfLinker
             ulong memorySize = AlignUp(last.Address + last.Size, PvImageFormat.PageSize) - _options.LoadAddress;
             var sections = _placed.Select(p => new PvSection(p.Name, p.Address, p.Size, p.Permissions, p.Data)).ToList();
             var image = new PvImage(AbiVersion.Current, entry, _options.LoadAddress, memorySize, sections);
-            return new LinkResult(image, _globals, LinkMap.Format(image, _globals));
+            var debug = new DebugInfo(image, _debug, CollectSymbols(symbols, addresses, stubOffsets, dataOffsets));
+            return new LinkResult(image, _globals, LinkMap.Format(image, _globals)) { Debug = debug };
+        }
+
+        /// <summary>
+        /// The object's DWARF sections (<c>.debug_*</c>, not loaded): copied so that their
+        /// relocations can be applied at the final addresses. A debug section's own address is 0,
+        /// so a reference from one debug section into another stays a section offset.
+        /// </summary>
+        private void CollectDebugSections()
+        {
+            var sections = _elf.Sections;
+            for (int i = 0; i < sections.Count; i++)
+            {
+                ISection s = sections[i];
+                if ((s.Flags & SectionFlags.Allocatable) != 0 || s.Type != SectionType.ProgBits || !s.Name.StartsWith(".debug_", StringComparison.Ordinal))
+                    continue;
+                var section = new DebugSection(s.Name, s.GetContents());
+                _debug.Add(section);
+                _debugByName[s.Name] = section;
+            }
+        }
+
+        /// <summary>Function and data symbols at their final addresses, for the debug ELF's symbol table.</summary>
+        private List<DebugSymbol> CollectSymbols(List<SymbolEntry<ulong>> symbols, ulong[] addresses, Dictionary<string, ulong> stubs, Dictionary<string, ulong> data)
+        {
+            var result = new List<DebugSymbol>();
+            var seen = new HashSet<(string, ulong)>();
+            for (int i = 0; i < symbols.Count; i++)
+            {
+                SymbolEntry<ulong> s = symbols[i];
+                if (s.Name.Length == 0 || s.Type is not (SymbolType.Function or SymbolType.Object) || !_bySectionIndex.ContainsKey(s.PointedSectionIndex))
+                    continue;
+                if (seen.Add((s.Name, addresses[i])))
+                    result.Add(new DebugSymbol(s.Name, addresses[i], s.Size, s.Type == SymbolType.Function, s.Binding != SymbolBinding.Local));
+            }
+            ulong stubBase = _placed.FirstOrDefault(p => p.Name == ".pvstubs")?.Address ?? 0;
+            foreach ((string name, ulong offset) in stubs.OrderBy(p => p.Value))
+                result.Add(new DebugSymbol(name, stubBase + offset, 0, true, true));
+            ulong dataBase = _placed.FirstOrDefault(p => p.Name == ".pvdata")?.Address ?? 0;
+            foreach ((string name, ulong offset) in data.OrderBy(p => p.Value))
+                result.Add(new DebugSymbol(name, dataBase + offset, 8, false, true));
+            result.Sort((a, b) => a.Address != b.Address ? a.Address.CompareTo(b.Address) : string.CompareOrdinal(a.Name, b.Name));
+            return result;
         }
 
         private static byte[] BuildStubs(SortedSet<string> undefined, out Dictionary<string, ulong> offsets)
@@ -247,7 +293,7 @@ public static class ElfLinker
                     throw new ImageBuildException($"{_name}: common symbol {s.Name} is not supported");
             }
             if (!_bySectionIndex.TryGetValue(s.PointedSectionIndex, out Placed? section))
-                return 0; // a symbol in a section that is not loaded (debug info): never relocated against
+                return s.Value; // a section that is not loaded (debug info): its address is 0, the symbol's value an offset in it
             ulong address = section.Address + s.Value;
             if (s.Binding != SymbolBinding.Local && s.Name.Length > 0)
                 _globals[s.Name] = address;
@@ -265,6 +311,11 @@ public static class ElfLinker
                 if (rela.Type == SectionType.Relocation)
                     throw new ImageBuildException($"{_name}: REL relocations (section {rela.Name}) are not supported; expected RELA");
                 string targetName = rela.Name.StartsWith(".rela", StringComparison.Ordinal) ? rela.Name[5..] : "";
+                if (_debugByName.TryGetValue(targetName, out DebugSection? debugTarget))
+                {
+                    ApplyEntries(rela, symbols, addresses, debugTarget.Data, 0, debugTarget.Name);
+                    continue;
+                }
                 Placed? target = _placed.FirstOrDefault(p => p.Name == targetName && _bySectionIndex.ContainsValue(p));
                 if (target is null)
                 {
@@ -272,18 +323,23 @@ public static class ElfLinker
                         throw new ImageBuildException($"{_name}: cannot match relocation section {rela.Name} to its target");
                     continue; // relocations for a section that is not loaded
                 }
-                byte[] entries = rela.GetContents();
-                for (int offset = 0; offset + RelaEntrySize <= entries.Length; offset += RelaEntrySize)
-                {
-                    ulong where = BinaryPrimitives.ReadUInt64LittleEndian(entries.AsSpan(offset));
-                    ulong info = BinaryPrimitives.ReadUInt64LittleEndian(entries.AsSpan(offset + 8));
-                    long addend = BinaryPrimitives.ReadInt64LittleEndian(entries.AsSpan(offset + 16));
-                    int symbolIndex = (int)(info >> 32);
-                    uint type = (uint)info;
-                    if (symbolIndex >= symbols.Count)
-                        throw new ImageBuildException($"{_name}: relocation in {rela.Name} names symbol #{symbolIndex}, past the symbol table");
-                    Relocator.Apply(target.Data, target.Address, where, type, addresses[symbolIndex], addend, symbols[symbolIndex].Name, $"{_name}: {target.Name}+0x{where:x}");
-                }
+                ApplyEntries(rela, symbols, addresses, target.Data, target.Address, target.Name);
+            }
+        }
+
+        private void ApplyEntries(ISection rela, List<SymbolEntry<ulong>> symbols, ulong[] addresses, byte[] targetData, ulong targetAddress, string targetName)
+        {
+            byte[] entries = rela.GetContents();
+            for (int offset = 0; offset + RelaEntrySize <= entries.Length; offset += RelaEntrySize)
+            {
+                ulong where = BinaryPrimitives.ReadUInt64LittleEndian(entries.AsSpan(offset));
+                ulong info = BinaryPrimitives.ReadUInt64LittleEndian(entries.AsSpan(offset + 8));
+                long addend = BinaryPrimitives.ReadInt64LittleEndian(entries.AsSpan(offset + 16));
+                int symbolIndex = (int)(info >> 32);
+                uint type = (uint)info;
+                if (symbolIndex >= symbols.Count)
+                    throw new ImageBuildException($"{_name}: relocation in {rela.Name} names symbol #{symbolIndex}, past the symbol table");
+                Relocator.Apply(targetData, targetAddress, where, type, addresses[symbolIndex], addend, symbols[symbolIndex].Name, $"{_name}: {targetName}+0x{where:x}");
             }
         }
 

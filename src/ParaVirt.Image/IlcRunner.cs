@@ -17,8 +17,12 @@ namespace ParaVirt.Image;
 /// </code></example>
 public static partial class IlcRunner
 {
-    /// <summary>The arguments ilc gets besides the inputs and output.</summary>
-    public const string StandardArguments = "--nativelib --targetos:linux --targetarch:x64 -O";
+    /// <summary>
+    /// The arguments ilc gets besides the inputs and output. <c>-g</c> makes ilc emit DWARF (line
+    /// tables from the assemblies' portable PDBs) in sections the image never loads; the code it
+    /// generates is the same byte for byte.
+    /// </summary>
+    public const string StandardArguments = "--nativelib --targetos:linux --targetarch:x64 -O -g";
 
     /// <summary>Compiles <paramref name="guestAssembly"/> into <paramref name="objectPath"/>.</summary>
     public static void Compile(string ilcPath, string guestAssembly, string corelib, string objectPath, string? extraArguments = null)

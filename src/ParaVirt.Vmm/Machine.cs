@@ -58,6 +58,13 @@ public sealed class Machine : IDisposable
     /// <summary>Where the image was placed, or null when none was loaded (the caller prepares the entry).</summary>
     public LoadedImage? Image { get; }
 
+    /// <summary>
+    /// Serves the GDB remote protocol for this machine on 127.0.0.1:<paramref name="port"/> (0: any
+    /// free port, see <see cref="Debugging.GdbStub.Port"/>). With <paramref name="waitForClient"/> the
+    /// next run waits at the entry point until gdb connects and continues. Dispose the stub to stop listening.
+    /// </summary>
+    public Debugging.GdbStub AttachGdb(int port, bool waitForClient = true) => Debugging.GdbStub.Listen(Vm, port, waitForClient);
+
     /// <summary>Runs the guest until it stops or <paramref name="timeout"/> passes (<see cref="VirtualMachine.Run"/>).</summary>
     public VmStopReason Run(TimeSpan? timeout = null) => Vm.Run(timeout);
 

@@ -9,6 +9,8 @@ internal static class Guests
 
     public static string HelloImage => Path.Combine(Directory, "Hello.pvimg");
 
+    public static string HelloDebugElf => Path.Combine(Directory, "Hello.pvimg.elf");
+
     public static string HelloObject => Path.Combine(Directory, "Hello.o");
 
     public static string OutOfMemoryImage => Path.Combine(Directory, "OutOfMemory.pvimg");

@@ -13,6 +13,7 @@ internal sealed class BuilderOptions
     public string ObjectPath { get; private set; } = "";
     public string OutputPath { get; private set; } = "";
     public string? MapPath { get; private set; }
+    public string? DebugElfPath { get; private set; }
     public string EntrySymbol { get; private set; } = LinkOptions.DefaultEntrySymbol;
     public ulong LoadAddress { get; private set; } = LinkOptions.DefaultLoadAddress;
     public string? IlcArguments { get; private set; }
@@ -34,6 +35,7 @@ internal sealed class BuilderOptions
                 case "--object": o.ObjectPath = value; break;
                 case "--output": o.OutputPath = value; break;
                 case "--map": o.MapPath = value; break;
+                case "--debug-elf": o.DebugElfPath = value; break;
                 case "--entry": o.EntrySymbol = value; break;
                 case "--ilc-args": o.IlcArguments = value; break;
                 case "--load-address": o.LoadAddress = ParseAddress(value); break;
@@ -41,7 +43,7 @@ internal sealed class BuilderOptions
             }
         }
         if (o.ObjectPath.Length == 0 || o.OutputPath.Length == 0)
-            throw new ImageBuildException("usage: ParaVirt.ImageBuilder [--ilc PATH --input GUEST.dll --corelib RUNTIME.dll] --object OUT.o --output OUT.pvimg [--map OUT.map] [--entry SYMBOL] [--load-address ADDRESS]");
+            throw new ImageBuildException("usage: ParaVirt.ImageBuilder [--ilc PATH --input GUEST.dll --corelib RUNTIME.dll] --object OUT.o --output OUT.pvimg [--map OUT.map] [--debug-elf OUT.pvimg.elf] [--entry SYMBOL] [--load-address ADDRESS]");
         if (o.IlcPath is not null && (o.InputAssembly is null || o.Corelib is null))
             throw new ImageBuildException("--ilc needs --input and --corelib");
         return o;

@@ -12,6 +12,7 @@ using ParaVirt.Core.Storage;
 using ParaVirt.Cli.Devices;
 using ParaVirt.Image;
 using ParaVirt.Vmm;
+using ParaVirt.Vmm.Debugging;
 
 namespace ParaVirt.Cli.Commands;
 
@@ -20,7 +21,7 @@ internal static class RunCommand
 {
     public static readonly string Help = $"""
         usage: paravirt run <image.pvimg> [--mode full|para [--disk FILE]] [--cmdline TEXT]
-                            [--memory MiB] [--timeout s] [--host-calls] [--quiet] [--engine NAME]
+                            [--memory MiB] [--timeout s] [--host-calls] [--gdb PORT] [--quiet] [--engine NAME]
                             [--device-assembly FILE.dll --device NAME[:OPTIONS]]...
 
         Runs a guest image on an engine (default {Engines.Default}). The guest console goes to stdout; a
@@ -35,6 +36,9 @@ internal static class RunCommand
           --memory MiB   guest RAM, a multiple of 2 from 4 to 1024 (default 32)
           --timeout s    stop the guest after this many seconds (default 60)
           --host-calls   offer the demo host functions add, greet and fail (docs/host-calls.md)
+          --gdb PORT     serve the GDB remote protocol on localhost:PORT and wait at the entry
+                         point for gdb (gdb IMAGE.pvimg.elf -ex 'target remote :PORT');
+                         no time limit unless --timeout is given (docs/debugging.md)
           --quiet        no summary
           --engine NAME  the engine (engines: {string.Join(", ", Engines.Names)})
           --device-assembly FILE.dll
@@ -60,14 +64,16 @@ internal static class RunCommand
 
     public static int Run(IReadOnlyList<string> args)
     {
-        Arguments parsed = Arguments.Parse("run", args, valued: ["--memory", "--timeout", "--mode", "--disk", "--cmdline", EngineOption.Flag, "--device-assembly", "--device"], switches: ["--quiet", "--host-calls"]);
+        Arguments parsed = Arguments.Parse("run", args, valued: ["--memory", "--timeout", "--mode", "--disk", "--cmdline", "--gdb", EngineOption.Flag, "--device-assembly", "--device"], switches: ["--quiet", "--host-calls"]);
         if (parsed.Positional.Count != 1)
             throw Arguments.Usage("run", parsed.Positional.Count == 0 ? "missing the image to run" : $"unexpected argument '{parsed.Positional[1]}'");
         string path = parsed.Positional[0];
         double memoryMiB = parsed.Number("--memory", 32, 4, 1024);
         if (memoryMiB % 2 != 0)
             throw Arguments.Usage("run", $"option '--memory' must be a multiple of 2 MiB, not {memoryMiB}");
-        double timeout = parsed.Number("--timeout", 60, 0.001, 86_400);
+        int? gdbPort = parsed.Value("--gdb") is null ? null : (int)parsed.Number("--gdb", 0, 1, 65535);
+        // A debugging session has no time limit unless one is asked for.
+        double timeout = parsed.Number("--timeout", gdbPort is null ? 60 : 86_400, 0.001, 86_400);
         VirtualizationMode? mode = parsed.Value("--mode") switch
         {
             null => null,
@@ -125,7 +131,10 @@ internal static class RunCommand
         {
             if (parsed.Has("--host-calls"))
                 DemoHostFunctions.Create().Attach(machine.Vm);
+            using ParaVirt.Vmm.Debugging.GdbStub? gdb = gdbPort is { } port ? AttachGdb(machine, port) : null;
             stop = machine.Run(TimeSpan.FromSeconds(timeout));
+            // A crash gets a symbolized backtrace, read while the VM's memory is still there.
+            IReadOnlyList<GuestFrame>? backtrace = stop.IsCrash ? CaptureBacktrace(machine, image, path) : null;
             console.Writer.Complete();
             // The time limit covers delivering the output too: a stdout nobody reads must not keep
             // the process alive. The pump gets what is left of it (at least DrainGrace); if it is
@@ -135,12 +144,35 @@ internal static class RunCommand
             stopwatch.Stop();
             long dropped = machine.Vm.Console.BytesDropped + Math.Max(0, machine.Vm.Console.BytesWritten - delivered.Value);
             if (!parsed.Has("--quiet"))
-                RunSummary.Write(Console.Error, machine.Vm, stop, stopwatch.Elapsed, dropped, machine.Virtio);
+                RunSummary.Write(Console.Error, machine.Vm, stop, stopwatch.Elapsed, dropped, machine.Virtio, backtrace);
+            else if (backtrace is not null)
+                RunSummary.WriteBacktrace(Console.Error, backtrace);
         }
         if (stop.Kind == VmStopKind.GuestShutdown)
             return stop.ExitCode;
         Console.Error.WriteLine($"paravirt: the VM stopped: {stop.Message}");
         return ExitCodes.VmFailed;
+    }
+
+    /// <summary>The guest's backtrace, symbolized with the debug ELF beside the image (IMAGE.pvimg.elf) when there is one.</summary>
+    private static IReadOnlyList<GuestFrame> CaptureBacktrace(Machine machine, PvImage image, string path)
+    {
+        ImageSymbols? symbols = ImageSymbols.TryLoad(path + DebugElfWriter.Suffix);
+        return GuestBacktrace.Capture(machine.Vm, symbols, image.LoadAddress, image.LoadAddress + image.MemorySize);
+    }
+
+    private static ParaVirt.Vmm.Debugging.GdbStub AttachGdb(Machine machine, int port)
+    {
+        try
+        {
+            ParaVirt.Vmm.Debugging.GdbStub stub = machine.AttachGdb(port);
+            Console.Error.WriteLine($"paravirt: waiting for gdb on localhost:{stub.Port} (gdb <image>.pvimg.elf -ex 'target remote :{stub.Port}')");
+            return stub;
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            throw new CliException($"cannot listen for gdb on localhost:{port}: {ex.Message}", ExitCodes.Usage);
+        }
     }
 
     internal static PvImage ReadImage(string path)

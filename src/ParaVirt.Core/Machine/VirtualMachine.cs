@@ -148,6 +148,15 @@ public sealed class VirtualMachine : IDisposable
     /// </summary>
     public IResumeHook? ResumeHook { get; set; }
 
+    /// <summary>
+    /// The attached debugger (the gdb stub), or null: the default, which leaves the run loop and
+    /// its exit counts exactly as they are without debugging. Set before <see cref="Run"/>.
+    /// </summary>
+    public IDebugHook? Debugger { get; set; }
+
+    /// <summary>vCPU 0's control register <paramref name="index"/> (0, 2, 3, 4), for diagnostics and debuggers; call while the vCPU is not in the guest.</summary>
+    public ulong ReadControlRegister(int index) => _vcpu.ReadControlRegister(index);
+
     /// <summary>Makes vCPU 0 leave the guest soon with an Interrupted exit (from any thread); the run goes on.</summary>
     public void Kick() => _vcpu.Kick();
 
@@ -366,6 +375,7 @@ public sealed class VirtualMachine : IDisposable
                 }, (this, (long)limit.TotalMilliseconds), limit, Timeout.InfiniteTimeSpan);
             }
             _stop = RunLoop();
+            Debugger?.RunEnded(this, _stop);
             return _stop;
         }
         finally
@@ -392,7 +402,7 @@ public sealed class VirtualMachine : IDisposable
     private VmStopReason RunLoop()
     {
         var exit = default(VcpuExit);
-        bool inHook = false;
+        bool inHook = false, inDebugger = false;
         while (true)
         {
             if (Volatile.Read(ref _pendingStop) is { } requested)
@@ -402,6 +412,18 @@ public sealed class VirtualMachine : IDisposable
                 // Invariant: the guest resumes only at a canonical user RIP in its own pages and a
                 // canonical RSP, whoever set them (a handler, a reflected gate, an event callback,
                 // an emulated iretq): the engine's return to CPL3 never faults in ring 0.
+                if (Debugger is { } debugger)
+                {
+                    inDebugger = true;
+                    VmStopReason? killed = debugger.BeforeEntry(this, ref _vcpu.Registers);
+                    inDebugger = false;
+                    if (killed is not null || Volatile.Read(ref _pendingStop) is not null)
+                    {
+                        if (killed is not null)
+                            Stop(killed);
+                        continue;
+                    }
+                }
                 ref Registers r = ref _vcpu.Registers;
                 if (r.Rip < _lowestGuestPage || r.Rip >= UserAddressLimit || !IsCanonical(r.Rsp))
                 {
@@ -410,6 +432,14 @@ public sealed class VirtualMachine : IDisposable
                 }
                 _vcpu.Run(ref exit);
                 Exits.Count(exit);
+                if (Debugger is { } attached)
+                {
+                    inDebugger = true;
+                    bool taken = attached.OnExit(this, exit, ref _vcpu.Registers);
+                    inDebugger = false;
+                    if (taken)
+                        continue;
+                }
                 VmStopReason? stop = HandleExit(ref exit);
                 if (stop is null && ResumeHook is { } hook)
                 {
@@ -422,7 +452,10 @@ public sealed class VirtualMachine : IDisposable
             }
             catch (Exception ex)
             {
-                string where = inHook ? $"the resume hook ({ResumeHook?.GetType().Name}) failed: {ex.GetType().Name}: {ex.Message}" : DescribeFailure(exit, ex);
+                string where = inHook ? $"the resume hook ({ResumeHook?.GetType().Name}) failed: {ex.GetType().Name}: {ex.Message}"
+                    : inDebugger ? $"the debugger ({Debugger?.GetType().Name}) failed: {ex.GetType().Name}: {ex.Message}"
+                    : DescribeFailure(exit, ex);
+                inDebugger = false;
                 Stop(new VmStopReason(VmStopKind.HostError, -1, where));
             }
         }

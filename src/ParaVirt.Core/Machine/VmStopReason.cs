@@ -40,6 +40,15 @@ public enum VmStopKind
 /// <param name="Message">One line a person can read.</param>
 public sealed record VmStopReason(VmStopKind Kind, int ExitCode, string Message)
 {
+    /// <summary>The exit code of the guest runtime's fail-fast (an index out of range, out of heap, ...), as a process killed by SIGABRT.</summary>
+    public const int FailFastExitCode = 134;
+
+    /// <summary>Whether the guest runtime stopped the guest with a fail-fast (exit code 134, reason "guest fail-fast: ...").</summary>
+    public bool IsFailFast => Kind == VmStopKind.GuestShutdown && ExitCode == FailFastExitCode && Message.StartsWith("guest fail-fast: ", System.StringComparison.Ordinal);
+
+    /// <summary>Whether the guest crashed: an unhandled trap, a fail-fast, a triple fault or a broken platform rule.</summary>
+    public bool IsCrash => IsFailFast || Kind is VmStopKind.UnhandledTrap or VmStopKind.TripleFault or VmStopKind.GuestError;
+
     /// <summary>Whether the guest ended by itself with exit code 0.</summary>
     public bool IsCleanExit => Kind == VmStopKind.GuestShutdown && ExitCode == 0;
 
