@@ -7,7 +7,7 @@ using ParaVirt.Devices.Emulated.Uart;
 
 namespace ParaVirt.Devices.Emulated;
 
-/// <summary>The standard PC devices <see cref="LegacyPlatform.Attach(ParaVirt.Core.Machine.VirtualMachine, ParaVirt.Core.Storage.DiskImage?, ParaVirt.Devices.Emulated.Timing.IClock, System.DateTime?, bool)"/> registered, and the ports they claim.</summary>
+/// <summary>The standard PC devices <see cref="LegacyPlatform.Attach(ParaVirt.Core.Machine.VirtualMachine, ParaVirt.Core.Storage.DiskImage?, ParaVirt.Devices.Emulated.Timing.IClock, System.DateTime?)"/> registered, and the ports they claim.</summary>
 /// <example>
 /// <code>
 /// LegacyDevices devices = LegacyPlatform.Attach(vm, disk, clock);

@@ -23,7 +23,7 @@ namespace ParaVirt.Devices.Emulated;
 /// <remarks>
 /// The ports must also be open in the VM's I/O permission bitmap, which is fixed when the VM is
 /// built: take <see cref="PortsFor"/> into <see cref="VmOptions.OpenPorts"/>, build the VM, then
-/// <see cref="Attach(VirtualMachine, DiskImage?, IClock, DateTime?, bool)"/>.
+/// <see cref="Attach(VirtualMachine, DiskImage?, IClock, DateTime?)"/>.
 /// </remarks>
 /// <example>
 /// <code>
@@ -61,15 +61,29 @@ public static class LegacyPlatform
     /// <param name="disk">The primary master's image, or null for no disk.</param>
     /// <param name="clock">The time source of the PIT and RTC.</param>
     /// <param name="wallTime">The RTC's time now; the host's UTC time when null.</param>
+    /// <exception cref="ArgumentException">A port is already claimed on the bus.</exception>
+    public static LegacyDevices Attach(VirtualMachine vm, DiskImage? disk, IClock clock, DateTime? wallTime = null) =>
+        Attach(vm, disk, clock, wallTime, busMasterDma: false);
+
+    /// <summary>Registers the devices on <paramref name="vm"/>'s port bus, the UART on its console, optionally with the disk's bus-master DMA function.</summary>
+    /// <param name="vm">The machine.</param>
+    /// <param name="disk">The primary master's image, or null for no disk.</param>
+    /// <param name="clock">The time source of the PIT and RTC.</param>
+    /// <param name="wallTime">The RTC's time now; the host's UTC time when null.</param>
     /// <param name="busMasterDma">Give the disk the bus-master DMA function, moving data in the VM's writable RAM (ignored without a disk).</param>
     /// <exception cref="ArgumentException">A port is already claimed on the bus.</exception>
-    public static LegacyDevices Attach(VirtualMachine vm, DiskImage? disk, IClock clock, DateTime? wallTime = null, bool busMasterDma = false)
+    public static LegacyDevices Attach(VirtualMachine vm, DiskImage? disk, IClock clock, DateTime? wallTime, bool busMasterDma)
     {
         ArgumentNullException.ThrowIfNull(vm);
         return Attach(vm.PortBus, vm.Console, disk, clock, wallTime ?? DateTime.UtcNow, busMasterDma ? vm.WritableMemory : null);
     }
 
     /// <summary>Registers the devices on <paramref name="portBus"/>: the engine-free form, for tests and tools.</summary>
+    /// <exception cref="ArgumentException">A port is already claimed on the bus.</exception>
+    public static LegacyDevices Attach(IoBus portBus, GuestConsole console, DiskImage? disk, IClock clock, DateTime wallTime) =>
+        Attach(portBus, console, disk, clock, wallTime, dmaMemory: null);
+
+    /// <summary>Registers the devices on <paramref name="portBus"/>, the disk with the bus-master DMA function when <paramref name="dmaMemory"/> is given.</summary>
     /// <param name="portBus">The port bus.</param>
     /// <param name="console">The UART's console.</param>
     /// <param name="disk">The primary master's image, or null for no disk.</param>
@@ -77,7 +91,7 @@ public static class LegacyPlatform
     /// <param name="wallTime">The RTC's time now.</param>
     /// <param name="dmaMemory">With a disk: the guest memory the bus-master DMA function moves data in; null for a PIO-only drive.</param>
     /// <exception cref="ArgumentException">A port is already claimed on the bus.</exception>
-    public static LegacyDevices Attach(IoBus portBus, GuestConsole console, DiskImage? disk, IClock clock, DateTime wallTime, GuestMemory? dmaMemory = null)
+    public static LegacyDevices Attach(IoBus portBus, GuestConsole console, DiskImage? disk, IClock clock, DateTime wallTime, GuestMemory? dmaMemory)
     {
         ArgumentNullException.ThrowIfNull(portBus);
         ArgumentNullException.ThrowIfNull(console);

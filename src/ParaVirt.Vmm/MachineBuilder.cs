@@ -220,7 +220,7 @@ public sealed class MachineBuilder
                 var clock = new SystemClock();
                 if (mode == VirtualizationMode.Full)
                 {
-                    legacy = LegacyPlatform.Attach(vm, ataDisk ? _disk : null, clock, busMasterDma: diskInterface == DiskInterface.IdeDma);
+                    legacy = LegacyPlatform.Attach(vm, ataDisk ? _disk : null, clock, wallTime: null, busMasterDma: diskInterface == DiskInterface.IdeDma);
                     nvme = AttachFullModeDisk(vm, diskInterface);
                 }
                 else
