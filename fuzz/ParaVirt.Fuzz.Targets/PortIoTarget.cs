@@ -8,7 +8,7 @@ namespace ParaVirt.Fuzz.Targets;
 
 /// <summary>
 /// Port I/O sequences on an <see cref="IoBus"/> with the legacy devices (16550 UART, ATA PIO disk,
-/// 8254 PIT, CMOS RTC; <see cref="LegacyPlatform.Attach(IoBus, GuestConsole, Core.Storage.DiskImage?, IClock, DateTime)"/>)
+/// 8254 PIT, CMOS RTC; <see cref="LegacyPlatform.Attach(IoBus, GuestConsole, Core.Storage.DiskImage?, IClock, DateTime, Core.Memory.GuestMemory?)"/>)
 /// over a 64-sector disk and a manual clock. Oracle: no exception; the disk file keeps its size (no
 /// write past the disk); the disk is unchanged unless a WRITE SECTORS command (0x30/0x31) reached the
 /// command port; bounded work per op: an op allocates at most <see cref="MaxAllocationPerOp"/> bytes.

@@ -18,7 +18,7 @@ public static class DriverStatus
     /// <summary>A status register never reached the expected state within the poll limit.</summary>
     public const int Timeout = -64;
 
-    /// <summary>The device reported an error (ATA ERR or DF bit, virtio-blk status not OK).</summary>
+    /// <summary>The device reported an error (ATA ERR or DF bit, virtio-blk status not OK, an NVMe completion status other than success).</summary>
     public const int DeviceError = -65;
 
     /// <summary>No such device (no virtio device of that ID, ATA status floating at 00h or FFh).</summary>
@@ -27,7 +27,7 @@ public static class DriverStatus
     /// <summary>A request outside the device (LBA past the end, more than the 28-bit range).</summary>
     public const int OutOfRange = -67;
 
-    /// <summary>The device failed its self test (UART loopback echo wrong).</summary>
+    /// <summary>The device failed its self test (UART loopback echo wrong) or could not start (NVMe CSTS.CFS on enable).</summary>
     public const int Faulty = -68;
 
     /// <summary>An argument the driver refuses (count 0 or too large, null buffer).</summary>
@@ -39,10 +39,10 @@ public static class DriverStatus
     /// <summary>No room: every request slot or descriptor is in flight.</summary>
     public const int QueueFull = -71;
 
-    /// <summary>The device broke the ring protocol (a used id out of range or not in flight, used index running ahead).</summary>
+    /// <summary>The device broke the ring protocol (a used id out of range or not in flight, used index running ahead, an NVMe completion for a command not in flight).</summary>
     public const int BadRing = -72;
 
-    /// <summary>The device needs a reset (DEVICE_NEEDS_RESET is set).</summary>
+    /// <summary>The device needs a reset (virtio DEVICE_NEEDS_RESET, NVMe CSTS.CFS).</summary>
     public const int NeedsReset = -73;
 
     /// <summary>The device lacks something the driver needs (VERSION_1, a big enough queue).</summary>
