@@ -23,7 +23,7 @@ public class KvmTests
             Assert.That(result.Stderr, Is.Empty);
             Assert.That(result.Stdout, Does.Contain("KVM              usable (/dev/kvm)"));
             Assert.That(result.Stdout, Does.Match(@"\n  SyncRegs +yes \(\d+\) \(required\)\n"));
-            Assert.That(result.Stdout, Does.Contain("ParaVirt ABI     0.1"));
+            Assert.That(result.Stdout, Does.Contain("ParaVirt ABI     0.2"));
         });
     }
 
