@@ -21,7 +21,7 @@ public class GuestRunTests : KvmTestBase
 
         Assert.That(text, Does.StartWith("Hello from a C# guest kernel\nutf-8 literals work too\n"));
         Assert.That(text, Does.Contain($"crc32 = 0x{Guests.HelloChecksum:x8} (ok)"));
-        Assert.That(text, Does.Contain("abi 0x1, heap 0x"));
+        Assert.That(text, Does.Contain("abi 0x2, heap 0x"));
         Assert.That(stop.Kind, Is.EqualTo(VmStopKind.GuestShutdown), stop.Message);
         Assert.That(stop.ExitCode, Is.Zero);
     }

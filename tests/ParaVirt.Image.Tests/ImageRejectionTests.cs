@@ -60,7 +60,7 @@ public class ImageRejectionTests
     {
         BinaryPrimitives.WriteUInt32LittleEndian(_hello.AsSpan(PvImageFormat.AbiVersionOffset), (1u << 16) | 1);
         PvImageFormat.UpdateChecksum(_hello);
-        Assert.That(Reject(_hello), Does.Contain("built for ABI 1.1, but this host implements ABI 0.1"));
+        Assert.That(Reject(_hello), Does.Contain("built for ABI 1.1, but this host implements ABI 0.2"));
     }
 
     [TestCase(PvImageFormat.EntryOffset)]
