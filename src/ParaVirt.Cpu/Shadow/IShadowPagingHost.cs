@@ -16,8 +16,21 @@ public interface IShadowPagingHost
     /// </summary>
     bool TryWriteProtect(ulong frame);
 
-    /// <summary>Gives write access to <paramref name="frame"/> back in the identity map (it is no longer a shadowed table).</summary>
-    void WriteEnable(ulong frame);
+    /// <summary>
+    /// Gives write access to <paramref name="frame"/> back in the identity map (it is no longer a
+    /// shadowed table). False if the platform cannot do it before this entry (it ran out of table
+    /// writes it can publish): the MMU keeps the frame pending and retries when the guest's first
+    /// store to it faults.
+    /// </summary>
+    bool TryWriteEnable(ulong frame);
+
+    /// <summary>
+    /// Reports that the host changed the live table page <paramref name="page"/> (a shadow table in
+    /// host-private memory). Under a nested KVM that itself shadows the guest's tables, a host
+    /// store is seen only after the engine republishes the page from inside the VM before the next
+    /// entry. False if the engine cannot take more pages before this entry.
+    /// </summary>
+    bool TryNoteTableWrite(ulong page);
 
     /// <summary>Makes the vCPU walk <paramref name="root"/> (a host-private table) from its next entry, flushing its TLB.</summary>
     void LoadRoot(ulong root);

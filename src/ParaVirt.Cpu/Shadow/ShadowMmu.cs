@@ -51,6 +51,9 @@ public sealed unsafe class ShadowMmu
     /// <summary>Shadow roots kept by default (address spaces the guest may switch between without a rebuild).</summary>
     public const int DefaultRootCacheSize = 4;
 
+    /// <summary>Shadow pages one guest table may have (it may be linked from many places): bounds the work of one table write.</summary>
+    public const int MaxShadowsPerTable = 16;
+
     private const int NoPage = -1;
 
     private readonly GuestMemory _ram;
@@ -76,6 +79,11 @@ public sealed unsafe class ShadowMmu
     private readonly int[] _trackCount;      // shadow pages shadowing the frame (> 0: write-protected)
     private readonly int[] _frameHead;       // first shadow page shadowing it
     private readonly int[] _writableLeaves;  // writable shadow leaves mapping it
+    private readonly int[] _shadowCount;     // shadow pages shadowing it (roots included)
+    private readonly bool[] _enablePending;  // untracked, but the platform could not give write access back yet
+    private bool _noteFailed;
+    private int _pathDepth;
+    private readonly int[] _path = new int[4]; // the pages of the path being filled (never evicted under it)
 
     // The root cache.
     private readonly int[] _rootPage;
@@ -129,6 +137,8 @@ public sealed unsafe class ShadowMmu
         _frameHead = new int[frames];
         _frameHead.AsSpan().Fill(NoPage);
         _writableLeaves = new int[frames];
+        _shadowCount = new int[frames];
+        _enablePending = new bool[frames];
         _rootPage = new int[rootCacheSize];
         _rootPage.AsSpan().Fill(NoPage);
         _rootLastUse = new long[rootCacheSize];
@@ -173,6 +183,21 @@ public sealed unsafe class ShadowMmu
     /// <summary>Why the last <see cref="ShadowFaultKind.Failed"/> happened (a constant string: nothing is formatted per fault).</summary>
     public string? FailureReason { get; private set; }
 
+    /// <summary>
+    /// True when the engine refused to publish a changed shadow page (more changes in one exit
+    /// than it can take): the caller must stop the VM, since the hardware may still use the old
+    /// entry. Cleared by <see cref="TakeNoteFailure"/>.
+    /// </summary>
+    public bool NoteFailed => _noteFailed;
+
+    /// <summary>Reads and clears <see cref="NoteFailed"/>.</summary>
+    public bool TakeNoteFailure()
+    {
+        bool failed = _noteFailed;
+        _noteFailed = false;
+        return failed;
+    }
+
     /// <summary>Whether <paramref name="frame"/>'s page is a shadowed (write-protected) guest table.</summary>
     public bool IsTracked(ulong frame) => InRam(frame) && _trackCount[FrameIndex(frame)] > 0;
 
@@ -206,6 +231,7 @@ public sealed unsafe class ShadowMmu
                 return false;
             }
             _pool[(ulong)page * 512] = _identityEntry;
+            Note(page);
             if (!Track(frame))
             {
                 ReleasePage(page, tracked: false);
@@ -248,6 +274,9 @@ public sealed unsafe class ShadowMmu
                 physical = address;
                 return ShadowFaultKind.EmulateWrite;
             }
+            int index = FrameIndex(frame);
+            if (_enablePending[index] && _host.TryWriteEnable(frame))
+                _enablePending[index] = false; // a table dropped in a busy exit: writable from now on
             SpuriousFaults++;
             _host.FlushTlb();
             return ShadowFaultKind.Spurious;
@@ -377,8 +406,10 @@ public sealed unsafe class ShadowMmu
         }
         root = _rootPage[_current];
         int page = root;
+        _pathDepth = 0;
         for (int level = 4; level > 1; level--)
         {
+            _path[_pathDepth++] = page;
             int slot = Index(address, level);
             ulong* entry = _pool + (ulong)page * 512 + (ulong)slot;
             if ((*entry & Present) != 0)
@@ -388,6 +419,8 @@ public sealed unsafe class ShadowMmu
             }
             ulong guestEntry = walk.Entry[4 - level];
             ulong child = guestEntry & FrameMask;
+            if (_shadowCount[FrameIndex(child)] >= MaxShadowsPerTable)
+                DropOneShadow(child);
             if (!TryAllocatePage(level - 1, child, guestEntry & PermissionMask, page, slot, out int childPage))
             {
                 FailureReason = "the host-private pages ran out while filling a shadow path";
@@ -400,8 +433,11 @@ public sealed unsafe class ShadowMmu
                 return ShadowFaultKind.Failed;
             }
             *entry = PageAddress(childPage) | Present | PageTableBits.Writable | User;
+            Note(page);
+            Note(childPage); // a reused page: whatever an outer KVM remembers of it is stale
             page = childPage;
         }
+        _pathDepth = 0;
 
         // Accessed on every entry of the path, dirty on the leaf for a write (guest memory: host stores).
         for (int i = 0; i < 4; i++)
@@ -423,6 +459,7 @@ public sealed unsafe class ShadowMmu
         bool replaced = (*target & Present) != 0;
         DropLeaf(*target);
         *target = leaf;
+        Note(page);
         if (writable)
             _writableLeaves[FrameIndex(frame)]++;
         if (replaced)
@@ -473,6 +510,7 @@ public sealed unsafe class ShadowMmu
         if ((old & Present) == 0)
             return;
         *entry = 0;
+        Note(page);
         if (_level[page] == 1)
             DropLeaf(old);
         else
@@ -598,6 +636,7 @@ public sealed unsafe class ShadowMmu
         if (head != NoPage)
             _prevSameFrame[head] = page;
         _frameHead[index] = page;
+        _shadowCount[index]++;
         ShadowPages++;
         return true;
     }
@@ -612,6 +651,7 @@ public sealed unsafe class ShadowMmu
             _frameHead[index] = next;
         if (next != NoPage)
             _prevSameFrame[next] = prev;
+        _shadowCount[index]--;
         _inUse[page] = false;
         ShadowPages--;
         if (tracked)
@@ -628,7 +668,9 @@ public sealed unsafe class ShadowMmu
             _trackCount[index]++;
             return true;
         }
-        if (!_host.TryWriteProtect(frame))
+        if (_enablePending[index])
+            _enablePending[index] = false; // still read-only in the identity map
+        else if (!_host.TryWriteProtect(frame))
             return false;
         _trackCount[index] = 1;
         TrackedFrames++;
@@ -643,7 +685,8 @@ public sealed unsafe class ShadowMmu
         if (--_trackCount[index] == 0)
         {
             TrackedFrames--;
-            _host.WriteEnable(frame);
+            if (!_host.TryWriteEnable(frame))
+                _enablePending[index] = true;
         }
     }
 
@@ -663,10 +706,39 @@ public sealed unsafe class ShadowMmu
                 {
                     table[slot] = entry & ~PageTableBits.Writable;
                     _writableLeaves[index]--;
+                    Note(page);
                 }
             }
         }
         _host.FlushTlb();
+    }
+
+    /// <summary>Drops one shadow page of <paramref name="frame"/> that is not a root and not on the path being filled.</summary>
+    private void DropOneShadow(ulong frame)
+    {
+        for (int p = _frameHead[FrameIndex(frame)]; p != NoPage; p = _nextSameFrame[p])
+        {
+            if (_level[p] == 4 || OnPath(p))
+                continue;
+            ZapEntry(_parent[p], _parentSlot[p]);
+            return;
+        }
+    }
+
+    /// <summary>Whether <paramref name="page"/> or an ancestor of it is on the path being filled.</summary>
+    private bool OnPath(int page)
+    {
+        for (int i = 0; i < _pathDepth; i++)
+            for (int p = _path[i]; p != NoPage; p = _parent[p])
+                if (p == page)
+                    return true;
+        return false;
+    }
+
+    private void Note(int page)
+    {
+        if (!_host.TryNoteTableWrite(PageAddress(page)))
+            _noteFailed = true;
     }
 
     private bool InRam(ulong frame) => frame >= _ramStart && frame < _ramEnd;

@@ -495,4 +495,84 @@ public class ShadowMmuTests
             Round();
         Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
     }
+
+    [Test]
+    public void EveryChangedShadowPageIsReportedToTheEngine()
+    {
+        using var rig = new ShadowTestRig();
+        ulong pml4 = rig.LoadNewAddressSpace();
+        Assert.That(rig.Host.Notes, Does.Contain(rig.Mmu.CurrentRoot), "the new root");
+        ulong pte = rig.Map(pml4, Va, rig.NewFrame(), P | W);
+        rig.Host.Notes.Clear();
+        Assert.That(rig.Fault(Va, ErrU), Is.EqualTo(ShadowFaultKind.Filled));
+        Assert.That(rig.Host.Notes, Has.Count.EqualTo(4), "root, PDPT, PD, PT shadows");
+        rig.Host.Notes.Clear();
+        rig.Write(pte, 0);
+        rig.Mmu.OnGuestWrite(pte, 8);
+        Assert.That(rig.Host.Notes, Has.Count.EqualTo(1), "the shadow page table whose entry was dropped");
+        Assert.That(rig.Mmu.NoteFailed, Is.False);
+    }
+
+    [Test]
+    public void AnEngineThatCannotPublishAChangeIsReportedAsAFailure()
+    {
+        using var rig = new ShadowTestRig();
+        ulong pml4 = rig.LoadNewAddressSpace();
+        ulong pte = rig.Map(pml4, Va, rig.NewFrame(), P | W);
+        Assert.That(rig.Fault(Va, ErrU), Is.EqualTo(ShadowFaultKind.Filled));
+        rig.Host.RefuseNotes = true;
+        rig.Write(pte, 0);
+        rig.Mmu.OnGuestWrite(pte, 8);
+        Assert.That(rig.Mmu.TakeNoteFailure(), Is.True);
+        Assert.That(rig.Mmu.NoteFailed, Is.False);
+    }
+
+    [Test]
+    public void AFrameThePlatformCouldNotMakeWritableYetIsEnabledAtItsFirstStore()
+    {
+        using var rig = new ShadowTestRig();
+        ulong pml4 = rig.LoadNewAddressSpace();
+        ulong pte = rig.Map(pml4, Va, rig.NewFrame(), P | W);
+        Assert.That(rig.Fault(Va, ErrU), Is.EqualTo(ShadowFaultKind.Filled));
+        ulong pt = pte & ~0xFFFUL;
+        rig.Host.RefuseEnable = true;
+        ulong pde = rig.EntryAddress(pml4, Va, 2);
+        rig.Write(pde, 0);
+        rig.Mmu.OnGuestWrite(pde, 8);
+        Assert.That(rig.Mmu.IsTracked(pt), Is.False);
+        Assert.That(rig.Host.Protected, Does.Contain(pt), "still read-only in the identity map");
+
+        // Re-shadowing it while pending needs no new protection.
+        rig.Host.RefuseEnable = false;
+        rig.Write(pde, pt | P | W | U);
+        Assert.That(rig.Fault(Va, ErrU), Is.EqualTo(ShadowFaultKind.Filled));
+        Assert.That(rig.Mmu.IsTracked(pt), Is.True);
+
+        rig.Host.RefuseEnable = true;
+        rig.Write(pde, 0);
+        rig.Mmu.OnGuestWrite(pde, 8);
+        rig.Host.RefuseEnable = false;
+        Assert.That(rig.Fault(pt + 8, ErrP | ErrW | ErrU), Is.EqualTo(ShadowFaultKind.Spurious));
+        Assert.That(rig.Host.Protected, Does.Not.Contain(pt), "the store's fault gave write access back");
+    }
+
+    [Test]
+    public void AGuestTableLinkedFromManyPlacesHasABoundedNumberOfShadows()
+    {
+        using var rig = new ShadowTestRig();
+        ulong pml4 = rig.LoadNewAddressSpace();
+        ulong pte = rig.Map(pml4, Va, rig.NewFrame(), P | W);
+        ulong pt = pte & ~0xFFFUL;
+        ulong pd = rig.EntryAddress(pml4, Va, 2) & ~0xFFFUL;
+        for (int i = 0; i < 64; i++)
+            rig.Write(pd + (ulong)i * 8, pt | P | W | U);    // one page table under 64 directory entries
+        ulong baseVa = Va & ~((1UL << 30) - 1);
+        for (int i = 0; i < 64; i++)
+            Assert.That(rig.Fault(baseVa + ((ulong)i << 21) + (Va & 0x1FF000), ErrU), Is.EqualTo(ShadowFaultKind.Filled));
+        Assert.That(rig.Mmu.ShadowPages, Is.EqualTo(3 + ShadowMmu.MaxShadowsPerTable));
+        rig.Host.Notes.Clear();
+        rig.Write(pte, 0);
+        rig.Mmu.OnGuestWrite(pte, 8);
+        Assert.That(rig.Host.Notes, Has.Count.LessThanOrEqualTo(ShadowMmu.MaxShadowsPerTable));
+    }
 }

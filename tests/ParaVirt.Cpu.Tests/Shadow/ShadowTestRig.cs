@@ -9,7 +9,8 @@ internal sealed class RecordingHost : IShadowPagingHost
     public readonly HashSet<ulong> Protected = [];
     public ulong Root;
     public int Flushes, Loads, Protects, Enables;
-    public bool RefuseProtect;
+    public bool RefuseProtect, RefuseEnable, RefuseNotes;
+    public readonly HashSet<ulong> Notes = [];
 
     public bool TryWriteProtect(ulong frame)
     {
@@ -21,11 +22,22 @@ internal sealed class RecordingHost : IShadowPagingHost
         return true;
     }
 
-    public void WriteEnable(ulong frame)
+    public bool TryWriteEnable(ulong frame)
     {
+        if (RefuseEnable)
+            return false;
         if (!Protected.Remove(frame))
             throw new AssertionException($"frame 0x{frame:x} enabled but not protected");
         Enables++;
+        return true;
+    }
+
+    public bool TryNoteTableWrite(ulong page)
+    {
+        if (page < ShadowTestRig.PoolBase)
+            throw new AssertionException($"0x{page:x} is not a shadow page");
+        Notes.Add(page);
+        return !RefuseNotes;
     }
 
     public void LoadRoot(ulong root)
