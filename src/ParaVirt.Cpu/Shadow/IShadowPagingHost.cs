@@ -32,6 +32,13 @@ public interface IShadowPagingHost
     /// </summary>
     bool TryNoteTableWrite(ulong page);
 
+    /// <summary>
+    /// The root the vCPU walks now. When it is not the MMU's current shadow root (the vCPU was
+    /// reset for a new entry, which loads the platform's root), the guest is back on the identity
+    /// map until its next CR3 load.
+    /// </summary>
+    ulong ActiveRoot { get; }
+
     /// <summary>Makes the vCPU walk <paramref name="root"/> (a host-private table) from its next entry, flushing its TLB.</summary>
     void LoadRoot(ulong root);
 

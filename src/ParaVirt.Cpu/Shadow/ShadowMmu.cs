@@ -283,6 +283,7 @@ public sealed unsafe class ShadowMmu
         }
         if (address >= GuestMappingsEnd)
             return ShadowFaultKind.NotShadowed;
+        SyncWithHardware();
         if (_current == NoPage)
         {
             GuestFaults++;
@@ -336,6 +337,7 @@ public sealed unsafe class ShadowMmu
     /// <summary>Emulates <c>invlpg</c>: drops the shadow leaf of <paramref name="address"/> in the current address space.</summary>
     public void InvalidatePage(ulong address)
     {
+        SyncWithHardware();
         if (_current == NoPage || address < SlotSize || address >= GuestMappingsEnd)
             return;
         int page = _rootPage[_current];
@@ -384,6 +386,13 @@ public sealed unsafe class ShadowMmu
                 FreeRoot(slot);
         _current = NoPage;
         _host.LoadRoot(platformRoot);
+    }
+
+    /// <summary>The vCPU was reset onto the platform's root (a new entry): no address space is current until the next CR3 load.</summary>
+    private void SyncWithHardware()
+    {
+        if (_current != NoPage && _host.ActiveRoot != PageAddress(_rootPage[_current]))
+            _current = NoPage;
     }
 
     private ShadowFaultKind Fill(int root, ulong address, bool write, ref GuestPageWalk walk)

@@ -575,4 +575,18 @@ public class ShadowMmuTests
         rig.Mmu.OnGuestWrite(pte, 8);
         Assert.That(rig.Host.Notes, Has.Count.LessThanOrEqualTo(ShadowMmu.MaxShadowsPerTable));
     }
+
+    [Test]
+    public void AVcpuResetOntoThePlatformRootLeavesNoAddressSpaceCurrent()
+    {
+        using var rig = new ShadowTestRig();
+        ulong pml4 = rig.LoadNewAddressSpace();
+        rig.Map(pml4, Va, rig.NewFrame(), P | W);
+        rig.Host.Root = 0x7000; // what a new entry does
+        Assert.That(rig.Mmu.HandlePageFault(Va, ErrU, out uint code, out _), Is.EqualTo(ShadowFaultKind.Reflect));
+        Assert.That(code, Is.Zero);
+        Assert.That(rig.Mmu.TryLoadCr3(pml4, out _), Is.True);
+        Assert.That(rig.Mmu.RootHits, Is.EqualTo(1), "the cached root is reused");
+        Assert.That(rig.Fault(Va, ErrU), Is.EqualTo(ShadowFaultKind.Filled));
+    }
 }

@@ -40,6 +40,8 @@ internal sealed class RecordingHost : IShadowPagingHost
         return !RefuseNotes;
     }
 
+    public ulong ActiveRoot => Root;
+
     public void LoadRoot(ulong root)
     {
         Root = root;
