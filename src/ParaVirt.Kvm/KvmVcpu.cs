@@ -16,7 +16,7 @@ namespace ParaVirt.Kvm;
 /// port I/O, MMIO, and the failure exits. Registers travel through <c>kvm_run-&gt;s.regs</c>
 /// (KVM_CAP_SYNC_REGS): no register ioctl per exit, no allocation per exit.
 /// </summary>
-internal sealed unsafe partial class KvmVcpu : IVcpuBackend, IVcpuMsrAccess
+internal sealed unsafe partial class KvmVcpu : IVcpuBackend, IVcpuMsrAccess, IGuestPaging
 {
     private const ulong RflagsUserMask = 0x0000_0000_0000_0CD5 | Registers.InterruptFlag | (1UL << 8) | (1UL << 16) | (1UL << 18) | (1UL << 21);
 
@@ -79,6 +79,8 @@ internal sealed unsafe partial class KvmVcpu : IVcpuBackend, IVcpuMsrAccess
         ObjectDisposedException.ThrowIf(run == null, this);
         if (_inTrap)
             ReturnFromTrap(run);
+        if (_pagingPending)
+            ApplyPaging(run);
 
         int managedId = Environment.CurrentManagedThreadId;
         if (managedId != _threadManagedId)
@@ -99,6 +101,7 @@ internal sealed unsafe partial class KvmVcpu : IVcpuBackend, IVcpuMsrAccess
         _ranSinceReset = true;
         int rc = LibC.Ioctl(_fd, KvmIoctl.Run, 0);
         exit = default;
+        _lastExitHypercall = false;
         if (rc < 0)
         {
             int errno = Marshal.GetLastPInvokeError();
@@ -170,6 +173,7 @@ internal sealed unsafe partial class KvmVcpu : IVcpuBackend, IVcpuMsrAccess
         if (port == PlatformPorts.Hypercall && isOut && run->IoCount == 1)
         {
             exit.Reason = ExitReason.Hypercall;
+            _lastExitHypercall = true;
             return;
         }
         if (port == PlatformPorts.Trap && isOut)
@@ -231,7 +235,8 @@ internal sealed unsafe partial class KvmVcpu : IVcpuBackend, IVcpuMsrAccess
             return;
         }
         if ((rip == Trampolines.ResumeRip && r.Rsp == KvmPlatform.TrapFrame) ||
-            (rip == Trampolines.IretRip && r.Rsp == KvmPlatform.TrapFrame + 16))
+            (rip == Trampolines.IretRip && r.Rsp == KvmPlatform.TrapFrame + 16) ||
+            (rip >= Trampolines.TableWriteRip && rip < Trampolines.End && r.Rsp >= KvmPlatform.TrapFrame + 16 - TableWriteSavedBytes && r.Rsp <= KvmPlatform.TrapFrame + 16))
         {
             ParkAt(run, rip, in frame);
             exit.Rip = frame.Rip;
@@ -457,6 +462,9 @@ internal sealed unsafe partial class KvmVcpu : IVcpuBackend, IVcpuMsrAccess
         const ulong LME = 0x100, LMA = 0x400, NXE = 0x800;
         s.Cr0 = PE | MP | ET | NE | WP | PG;
         s.Cr3 = KvmPlatform.Pml4;
+        _root = KvmPlatform.Pml4;
+        _pagingPending = _rootChanged = false;
+        _tableWriteCount = 0;
         s.Cr4 = PAE | OSFXSR | OSXMMEXCPT;
         s.Efer = LME | LMA | NXE; // NXE also makes #PF report instruction fetches (error code bit 4)
         KvmException.Check(LibC.Ioctl(_fd, KvmIoctl.SetSregs, &s), "KVM_SET_SREGS");

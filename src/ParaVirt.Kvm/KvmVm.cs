@@ -7,13 +7,14 @@ using ParaVirt.Kvm.Platform;
 namespace ParaVirt.Kvm;
 
 /// <summary>
-/// One KVM VM: the VM file descriptor, guest RAM in memory slot 0, and the platform the host
+/// One KVM VM: the VM file descriptor, guest RAM in memory slot 0, host-private memory (page
+/// tables the guest cannot see) in slot 1, and the platform the host
 /// builds itself (page tables, GDT, TSS with I/O bitmap, IDT, trampolines, hypercall page).
 /// No BIOS, no bootloader. Disposing closes every descriptor and unmaps every mapping, but never
 /// under a thread still using it: doorbell waiters are woken and waited for, and guest RAM is
 /// unmapped only when no <see cref="GuestMemory"/> lease is held (docs/virtio.md, "Lifetime").
 /// </summary>
-internal sealed unsafe class KvmVm : IVmBackend, IDoorbellProvider
+internal sealed unsafe class KvmVm : IVmBackend, IDoorbellProvider, IHostPrivateMemory
 {
     /// <summary>How long disposing the VM waits for a doorbell's waiter to leave before it defers closing the eventfd.</summary>
     private static readonly TimeSpan DoorbellCloseTimeout = TimeSpan.FromSeconds(5);
@@ -45,7 +46,27 @@ internal sealed unsafe class KvmVm : IVmBackend, IDoorbellProvider
             };
             KvmException.Check(LibC.Ioctl(_fd, KvmIoctl.SetUserMemoryRegion, &slot), "KVM_SET_USER_MEMORY_REGION");
 
-            PageTables.Build(Memory);
+            // Host-private memory: its own slot above the MMIO window, which no platform table maps
+            // and no guest mapping may name (docs/memory-virtualization.md).
+            ulong privateSize = options.PrivateMemorySize;
+            if (privateSize != 0)
+            {
+                if (privateSize % 4096 != 0 || privateSize > KvmPlatform.MaxPrivateMemory)
+                    throw new ArgumentOutOfRangeException(nameof(options), privateSize,
+                        $"host-private memory must be a multiple of 4 KiB up to {KvmPlatform.MaxPrivateMemory >> 20} MiB");
+                PrivateMemory = GuestMemory.Create([(KvmPlatform.PrivateMemoryStart, privateSize)]);
+                GuestRegion pool = PrivateMemory.Regions[0];
+                var privateSlot = new KvmUserspaceMemoryRegion
+                {
+                    Slot = 1,
+                    GuestPhysAddr = pool.GuestAddress,
+                    MemorySize = pool.Size,
+                    UserspaceAddr = (ulong)pool.HostAddress,
+                };
+                KvmException.Check(LibC.Ioctl(_fd, KvmIoctl.SetUserMemoryRegion, &privateSlot), "KVM_SET_USER_MEMORY_REGION (private)");
+            }
+
+            PageTables.Build(Memory, PrivateMemory is null ? 0 : options.PrivateMemorySize);
             DescriptorTables.Build(Memory, options.OpenPorts.Span, Trampolines.Entries);
             if (!Memory.TryWrite(KvmPlatform.Trampolines, Trampolines.Code) ||
                 !Memory.TryWrite(KvmPlatform.HypercallPage, Trampolines.HypercallPageCode))
@@ -58,7 +79,9 @@ internal sealed unsafe class KvmVm : IVmBackend, IDoorbellProvider
                 GuestRamStart: KvmPlatform.GuestRamStart,
                 GuestRamEnd: size,
                 MmioStart: KvmPlatform.MmioStart,
-                MmioEnd: KvmPlatform.MmioEnd);
+                MmioEnd: KvmPlatform.MmioEnd,
+                PageTableRoot: KvmPlatform.Pml4,
+                RamPageDirectory: KvmPlatform.PdRam);
         }
         catch
         {
@@ -68,6 +91,9 @@ internal sealed unsafe class KvmVm : IVmBackend, IDoorbellProvider
     }
 
     public GuestMemory Memory { get; } = null!;
+
+    /// <inheritdoc/>
+    public GuestMemory? PrivateMemory { get; }
 
     public PlatformLayout Layout { get; }
 
@@ -109,5 +135,6 @@ internal sealed unsafe class KvmVm : IVmBackend, IDoorbellProvider
             _fd = -1;
         }
         Memory?.Dispose();
+        PrivateMemory?.Dispose();
     }
 }

@@ -42,6 +42,7 @@ public sealed class MachineBuilder
 {
     private readonly IHypervisor _engine;
     private ulong _memorySize = new VmOptions().MemorySize;
+    private ulong _privateMemorySize = new VmOptions().PrivateMemorySize;
     private VirtualizationMode? _mode;
     private PipeWriter? _consoleOutput;
     private PipeReader? _consoleInput;
@@ -65,11 +66,12 @@ public sealed class MachineBuilder
         return new MachineBuilder(engine);
     }
 
-    /// <summary>Takes RAM size, console pipes, open ports and the null hypercall's value from <paramref name="options"/> (a bare machine's whole set-up).</summary>
+    /// <summary>Takes RAM size, host-private memory size, console pipes, open ports and the null hypercall's value from <paramref name="options"/> (a bare machine's whole set-up).</summary>
     public MachineBuilder WithVmOptions(VmOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         _memorySize = options.MemorySize;
+        _privateMemorySize = options.PrivateMemorySize;
         _consoleOutput = options.ConsoleOutput;
         _consoleInput = options.ConsoleInput;
         _openPorts = options.OpenPorts;
@@ -152,6 +154,7 @@ public sealed class MachineBuilder
         var options = new VmOptions
         {
             MemorySize = _memorySize,
+            PrivateMemorySize = _privateMemorySize,
             ConsoleOutput = _consoleOutput,
             ConsoleInput = _consoleInput,
             OpenPorts = _openPorts ?? (_mode == VirtualizationMode.Full ? LegacyPlatform.PortsFor(withDisk: _disk is not null) : Array.Empty<ushort>()),

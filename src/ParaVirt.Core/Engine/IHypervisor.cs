@@ -25,7 +25,8 @@ public interface IHypervisor
 /// <summary>What an engine needs to create a VM.</summary>
 /// <param name="MemorySize">Bytes of guest RAM at guest address 0.</param>
 /// <param name="OpenPorts">Ports the guest may access directly (opened in the I/O permission bitmap); the hypercall port is always open.</param>
-public readonly record struct VmBackendOptions(ulong MemorySize, ReadOnlyMemory<ushort> OpenPorts);
+/// <param name="PrivateMemorySize">Bytes of host-private memory (<see cref="IHostPrivateMemory"/>), a multiple of 4 KiB; 0 for none.</param>
+public readonly record struct VmBackendOptions(ulong MemorySize, ReadOnlyMemory<ushort> OpenPorts, ulong PrivateMemorySize = 0);
 
 /// <summary>One VM inside an engine: its memory, its platform layout, its vCPUs.</summary>
 public interface IVmBackend : IDisposable

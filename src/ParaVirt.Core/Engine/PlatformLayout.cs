@@ -12,6 +12,16 @@ namespace ParaVirt.Core.Engine;
 /// <param name="GuestRamEnd">One past the last byte of guest-usable RAM.</param>
 /// <param name="MmioStart">First guest-physical address of the MMIO window (mapped, not RAM).</param>
 /// <param name="MmioEnd">One past the last address of the MMIO window.</param>
+/// <param name="PageTableRoot">
+/// Guest-physical address of the platform's top-level table (PML4), 0 if the engine builds none.
+/// Its slot 0 (virtual 0 to 512 GiB) is the platform's identity map; every address space the
+/// guest builds shares that slot and cannot change it (docs/memory-virtualization.md).
+/// </param>
+/// <param name="RamPageDirectory">
+/// Guest-physical address of the page directory that maps guest RAM in 2 MiB pages (entry n maps
+/// guest-physical n * 2 MiB), 0 if none. The MMU splits one of its entries into a 4 KiB table to
+/// take write access to a single frame away.
+/// </param>
 public readonly record struct PlatformLayout(
     ulong HypercallPage,
     ulong StartInfoPage,
@@ -19,4 +29,6 @@ public readonly record struct PlatformLayout(
     ulong GuestRamStart,
     ulong GuestRamEnd,
     ulong MmioStart,
-    ulong MmioEnd);
+    ulong MmioEnd,
+    ulong PageTableRoot = 0,
+    ulong RamPageDirectory = 0);

@@ -58,7 +58,7 @@ public sealed class VirtualMachine : IDisposable
         var ports = new ushort[options.OpenPorts.Count];
         for (int i = 0; i < ports.Length; i++)
             ports[i] = options.OpenPorts[i];
-        _backend = engine.CreateVm(new VmBackendOptions(options.MemorySize, ports));
+        _backend = engine.CreateVm(new VmBackendOptions(options.MemorySize, ports, options.PrivateMemorySize));
         try
         {
             _vcpu = _backend.CreateVcpu(0);

@@ -19,6 +19,13 @@ public sealed class VmOptions
     /// <summary>Ports the guest may access with <c>in</c>/<c>out</c> without a trap (each access still exits to the host's port bus).</summary>
     public IReadOnlyList<ushort> OpenPorts { get; init; } = Array.Empty<ushort>();
 
+    /// <summary>
+    /// Bytes of host-private memory for page tables the guest can neither see nor map (shadow
+    /// tables, split identity-map tables; see <see cref="Engine.IHostPrivateMemory"/>). Default 8 MiB
+    /// (2048 tables); untouched pages cost no host memory. A multiple of 4 KiB; 0 for none.
+    /// </summary>
+    public ulong PrivateMemorySize { get; init; } = 8UL << 20;
+
     /// <summary>The value the <c>Null</c> hypercall returns.</summary>
     public long NullHypercallValue { get; init; }
 }

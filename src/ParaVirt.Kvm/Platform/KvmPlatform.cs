@@ -18,8 +18,13 @@ namespace ParaVirt.Kvm.Platform;
 ///  0x010000  hypercall page    user, read-only: one stub per hypercall number
 ///  0x011000  start-info page   user, read-only
 ///  0x012000  shared-info page  user, read-write
+///  0x013000  table-write list  supervisor: table pages the ring-0 resume path rewrites (KvmVcpu.Paging)
+///  0x014000  PD (private)      supervisor 2 MiB pages over host-private memory, for the ring-0 path only
+///  0x015000  PD (RAM alias)    supervisor read-write 2 MiB alias of RAM at RamAlias, for the ring-0 path only
 ///  0x200000  guest RAM         user, read-write-execute, 2 MiB pages, to the end of RAM
 ///  0xC0000000-0xFFFFFFFF       MMIO window: mapped, no memory slot: accesses exit as MMIO
+///  0x100000000                 host-private memory (memory slot 1): page tables; mapped supervisor-only
+///                              (ring 0's table-write path), never reachable from the guest's CPL3
 /// </code>
 /// </remarks>
 public static class KvmPlatform
@@ -38,9 +43,19 @@ public static class KvmPlatform
     public const ulong HypercallPage = 0x10000;
     public const ulong StartInfoPage = 0x11000;
     public const ulong SharedInfoPage = 0x12000;
+    public const ulong TableWriteList = 0x13000;
+    public const ulong PdPrivate = 0x14000;
+    public const ulong PdRamAlias = 0x15000;
+
+    /// <summary>Where ring 0 sees all of RAM writable (supervisor-only), whatever the identity map grants the guest.</summary>
+    public const ulong RamAlias = 8UL << 30;
     public const ulong GuestRamStart = 0x200000;
     public const ulong MmioStart = 0xC000_0000;
     public const ulong MmioEnd = 0x1_0000_0000;
+    public const ulong PrivateMemoryStart = 0x1_0000_0000;
+
+    /// <summary>The largest host-private memory a VM may have (IHostPrivateMemory).</summary>
+    public const ulong MaxPrivateMemory = 256UL << 20;
 
     /// <summary>TSS size up to the I/O bitmap (the bitmap starts right after it).</summary>
     public const int TssHeaderSize = 104;

@@ -12,7 +12,7 @@ internal static class PageTables
 {
     private const ulong Present = 1, Writable = 2, User = 4, WriteThrough = 8, CacheDisable = 0x10, Large = 0x80;
 
-    public static void Build(GuestMemory memory)
+    public static void Build(GuestMemory memory, ulong privateMemorySize)
     {
         ulong ramSize = memory.Size;
         Write(memory, KvmPlatform.Pml4, KvmPlatform.Pdpt | Present | Writable | User);
@@ -26,10 +26,26 @@ internal static class PageTables
         MapLow(memory, KvmPlatform.HypercallPage, Present | User);
         MapLow(memory, KvmPlatform.StartInfoPage, Present | User);
         MapLow(memory, KvmPlatform.SharedInfoPage, Present | Writable | User);
+        MapLow(memory, KvmPlatform.TableWriteList, Present | Writable);
 
         // Guest RAM in 2 MiB pages.
         for (ulong address = KvmPlatform.GuestRamStart; address < ramSize; address += 2UL << 20)
             Write(memory, KvmPlatform.PdRam + address / (2UL << 20) * 8, address | Present | Writable | User | Large);
+
+        // A supervisor read-write alias of all RAM for the ring-0 table-write path: it rewrites
+        // table frames the identity map gives the guest read-only.
+        Write(memory, KvmPlatform.Pdpt + KvmPlatform.RamAlias / (1UL << 30) * 8, KvmPlatform.PdRamAlias | Present | Writable);
+        for (ulong address = 0; address < ramSize; address += 2UL << 20)
+            Write(memory, KvmPlatform.PdRamAlias + address / (2UL << 20) * 8, address | Present | Writable | Large);
+
+        // Host-private memory (4 GiB up), supervisor-only: the ring-0 table-write path reaches the
+        // tables kept there; CPL3 cannot, and no guest mapping may name it.
+        if (privateMemorySize != 0)
+        {
+            Write(memory, KvmPlatform.Pdpt + 4 * 8, KvmPlatform.PdPrivate | Present | Writable);
+            for (ulong offset = 0; offset < privateMemorySize; offset += 2UL << 20)
+                Write(memory, KvmPlatform.PdPrivate + offset / (2UL << 20) * 8, (KvmPlatform.PrivateMemoryStart + offset) | Present | Writable | Large);
+        }
 
         // The MMIO window (3 GiB to 4 GiB) in 2 MiB uncached pages.
         for (ulong i = 0; i < 512; i++)

@@ -15,7 +15,7 @@ namespace ParaVirt.Kvm.Platform;
 /// </summary>
 internal static class Trampolines
 {
-    private static readonly Lazy<(byte[] Code, ulong[] Entries, ulong ExitRip, ulong ResumeRip, ulong IretRip)> s_trampolines = new(AssembleTrampolines);
+    private static readonly Lazy<(byte[] Code, ulong[] Entries, ulong ExitRip, ulong ResumeRip, ulong IretRip, ulong TableWriteRip)> s_trampolines = new(AssembleTrampolines);
     private static readonly Lazy<byte[]> s_hypercallPage = new(AssembleHypercallPage);
 
     /// <summary>The trampoline page's bytes (at <see cref="KvmPlatform.Trampolines"/>).</summary>
@@ -33,13 +33,23 @@ internal static class Trampolines
     /// <summary>The tail's <c>iretq</c> (RSP at <see cref="KvmPlatform.TrapFrame"/> + 16, the CPU's frame).</summary>
     public static ulong IretRip => s_trampolines.Value.IretRip;
 
+    /// <summary>
+    /// The ring-0 table-write path, entered with RSP at the CPU's frame (<see cref="KvmPlatform.TrapFrame"/> + 16):
+    /// for each table page listed at <see cref="KvmPlatform.TableWriteList"/> (a count, then addresses) it
+    /// rewrites byte 1 with its own value, then returns to the guest with iretq. The host wrote the
+    /// tables through its own mapping; a store made by the vCPU is what the outer KVM, which shadows
+    /// the guest's tables, notices (a sub-word write to a shadowed table zaps its shadow page), so
+    /// the next walk reads the tables as they are now. Preserves every general register.
+    /// </summary>
+    public static ulong TableWriteRip => s_trampolines.Value.TableWriteRip;
+
     /// <summary>One past the last trampoline byte.</summary>
     public static ulong End => KvmPlatform.Trampolines + (ulong)s_trampolines.Value.Code.Length;
 
     /// <summary>The hypercall page's bytes (at <see cref="KvmPlatform.HypercallPage"/>).</summary>
     public static ReadOnlySpan<byte> HypercallPageCode => s_hypercallPage.Value;
 
-    private static (byte[], ulong[], ulong, ulong, ulong) AssembleTrampolines()
+    private static (byte[], ulong[], ulong, ulong, ulong, ulong) AssembleTrampolines()
     {
         var a = new Assembler(64);
         Label common = a.CreateLabel("common");
@@ -62,6 +72,33 @@ internal static class Trampolines
         a.Label(ref iret);
         a.iretq();
 
+        // The table-write path (see TableWriteRip).
+        Label tableWrite = a.CreateLabel("tableWrite");
+        Label loop = a.CreateLabel("loop");
+        Label done = a.CreateLabel("done");
+        a.Label(ref tableWrite);
+        a.push(rax);
+        a.push(rcx);
+        a.push(rdx);
+        a.push(rdi);
+        a.mov(rdi, KvmPlatform.TableWriteList);
+        a.mov(rcx, __qword_ptr[rdi]);
+        a.Label(ref loop);
+        a.test(rcx, rcx);
+        a.jz(done);
+        a.add(rdi, 8);
+        a.mov(rdx, __qword_ptr[rdi]);
+        a.mov(al, __byte_ptr[rdx + 1]);
+        a.mov(__byte_ptr[rdx + 1], al);
+        a.dec(rcx);
+        a.jmp(loop);
+        a.Label(ref done);
+        a.pop(rdi);
+        a.pop(rdx);
+        a.pop(rcx);
+        a.pop(rax);
+        a.iretq();
+
         var stream = new MemoryStream();
         AssemblerResult result = a.Assemble(new StreamCodeWriter(stream), KvmPlatform.Trampolines, BlockEncoderOptions.ReturnNewInstructionOffsets);
         byte[] code = stream.ToArray();
@@ -70,7 +107,7 @@ internal static class Trampolines
         var entries = new ulong[256];
         for (int vector = 0; vector < 256; vector++)
             entries[vector] = result.GetLabelRIP(labels[vector]);
-        return (code, entries, result.GetLabelRIP(common), result.GetLabelRIP(resume), result.GetLabelRIP(iret));
+        return (code, entries, result.GetLabelRIP(common), result.GetLabelRIP(resume), result.GetLabelRIP(iret), result.GetLabelRIP(tableWrite));
     }
 
     private static byte[] AssembleHypercallPage()
