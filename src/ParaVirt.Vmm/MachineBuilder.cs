@@ -180,6 +180,8 @@ public sealed class MachineBuilder
                         virtio.Add(new VirtioBlock(vm.WritableMemory, _disk));
                 }
                 cpu = CpuVirtualization.Attach(vm, mode, clock, legacy?.Pit, legacy?.Rtc);
+                if (mode == VirtualizationMode.Full)
+                    ShadowPaging.TryAttach(vm, cpu); // the guest's own page tables, shadowed (docs/memory-virtualization.md)
             }
             vm.CommandLine = _commandLine;
             LoadedImage? loaded = _image is null ? null : ImageLoader.Load(vm, _image, _stackSize);
