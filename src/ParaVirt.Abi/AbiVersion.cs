@@ -15,7 +15,7 @@ public static class AbiVersion
     public const uint Major = 0;
 
     /// <summary>Minor version: additions.</summary>
-    public const uint Minor = 1;
+    public const uint Minor = 2;
 
     /// <summary>The encoded version, <c>(Major &lt;&lt; 16) | Minor</c>.</summary>
     public const uint Current = (Major << 16) | Minor;

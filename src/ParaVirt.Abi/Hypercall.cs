@@ -73,6 +73,28 @@ public enum Hypercall : uint
     /// <summary>Virtio transport: copies <c>arg3</c> bytes of device <c>arg0</c>'s configuration space from offset <c>arg1</c> to guest address <c>arg2</c>; returns the count.</summary>
     VirtioReadConfig = 24,
 
+    // Numbers 32 to 39: the paravirtual MMU (docs/memory-virtualization.md). 35 to 39 are reserved for it.
+
+    /// <summary>
+    /// Applies <c>arg1</c> <see cref="MmuUpdateEntry"/> entries at guest address <c>arg0</c>, in order, at most
+    /// <see cref="MmuLimits.MaxUpdatesPerCall"/> per call. Returns the number applied (fewer than asked when the
+    /// per-call budget ended: the guest calls again for the rest), or, at the first refused entry, its status;
+    /// the number applied before it is written to the <c>ulong</c> at <c>arg2</c> when <c>arg2</c> is not 0.
+    /// A refused entry changes nothing; entries before it stay applied.
+    /// </summary>
+    MmuUpdate = 32,
+
+    /// <summary>One <see cref="MmuExtCommand"/> in <c>arg0</c> with its argument in <c>arg1</c>: pin, unpin, new base pointer, flush. Returns 0 or a status.</summary>
+    MmuExtOp = 33,
+
+    /// <summary>
+    /// Registers the page-fault handler at guest address <c>arg0</c> (0 unregisters). On a page fault the host
+    /// enters it with [RSP] = the faulting address (CR2), [RSP+8] = the error code, then an interrupt frame
+    /// (RIP, CS, RFLAGS, RSP, SS), and sets <see cref="SharedInfo.InPageFault"/>; the handler clears it and
+    /// returns with <c>add rsp, 16; iretq</c>. Returns 0.
+    /// </summary>
+    SetPageFaultHandler = 34,
+
     /// <summary>One past the highest number ABI version 0 can express (0 to 127, one stub each in the hypercall page). Hypercall tables size themselves to it.</summary>
     Limit = 128,
 }
@@ -91,6 +113,9 @@ public enum HypercallFeatures : ulong
 
     /// <summary><see cref="Hypercall.HostCall"/> is available.</summary>
     HostCall = 1UL << 2,
+
+    /// <summary>The paravirtual MMU is available: <see cref="Hypercall.MmuUpdate"/>, <see cref="Hypercall.MmuExtOp"/>, <see cref="Hypercall.SetPageFaultHandler"/>.</summary>
+    Mmu = 1UL << 3,
 }
 
 /// <summary>One entry of a <see cref="Hypercall.Multicall"/> list: 64 bytes, naturally aligned.</summary>

@@ -41,8 +41,12 @@ public struct SharedInfo
     /// <summary>Offset 16: event callbacks the host has entered (a counter, for diagnostics).</summary>
     public ulong CallbacksDelivered;
 
-    /// <summary>Offset 24: reserved, 0.</summary>
-    public ulong Reserved2;
+    /// <summary>
+    /// Offset 24: nonzero while the guest's paravirtual page-fault handler runs (<see cref="Hypercall.SetPageFaultHandler"/>):
+    /// set by the host when it enters the handler, cleared by the handler before it returns. A page fault
+    /// while it is set is a double fault: the host stops the VM with the reason.
+    /// </summary>
+    public ulong InPageFault;
 
     /// <summary>Offset 32: reserved, 0.</summary>
     public ulong Reserved3;

@@ -12,11 +12,11 @@ namespace ParaVirt.Core.Tests;
 public class AbiTests
 {
     [Test]
-    public void VersionIsZeroPointOne()
+    public void VersionIsZeroPointTwo()
     {
         Assert.That(AbiVersion.Major, Is.EqualTo(0));
-        Assert.That(AbiVersion.Minor, Is.EqualTo(1));
-        Assert.That(AbiVersion.Current, Is.EqualTo(0x0000_0001));
+        Assert.That(AbiVersion.Minor, Is.EqualTo(2));
+        Assert.That(AbiVersion.Current, Is.EqualTo(0x0000_0002));
     }
 
     [Test]
@@ -63,6 +63,7 @@ public class AbiTests
             [Hypercall.VirtioDeviceCount] = 16, [Hypercall.VirtioDeviceInfo] = 17, [Hypercall.VirtioGetFeatures] = 18,
             [Hypercall.VirtioSetFeatures] = 19, [Hypercall.VirtioGetStatus] = 20, [Hypercall.VirtioSetStatus] = 21,
             [Hypercall.VirtioSetupQueue] = 22, [Hypercall.VirtioNotify] = 23, [Hypercall.VirtioReadConfig] = 24,
+            [Hypercall.MmuUpdate] = 32, [Hypercall.MmuExtOp] = 33, [Hypercall.SetPageFaultHandler] = 34,
             [Hypercall.Limit] = 128,
         };
         foreach (Hypercall call in Enum.GetValues<Hypercall>())
@@ -108,6 +109,25 @@ public class AbiTests
         Assert.That((ulong)HypercallFeatures.Console, Is.EqualTo(1));
         Assert.That((ulong)HypercallFeatures.Multicall, Is.EqualTo(2));
         Assert.That((ulong)HypercallFeatures.HostCall, Is.EqualTo(4));
+        Assert.That((ulong)HypercallFeatures.Mmu, Is.EqualTo(8));
+    }
+
+    [Test]
+    public void MmuAbiIsStable()
+    {
+        Assert.That(Marshal.SizeOf<MmuUpdateEntry>(), Is.EqualTo(16));
+        Assert.That(Off<MmuUpdateEntry>(nameof(MmuUpdateEntry.Entry)), Is.EqualTo(0));
+        Assert.That(Off<MmuUpdateEntry>(nameof(MmuUpdateEntry.Value)), Is.EqualTo(8));
+        var commands = new Dictionary<MmuExtCommand, ulong>
+        {
+            [MmuExtCommand.PinL1Table] = 1, [MmuExtCommand.PinL2Table] = 2, [MmuExtCommand.PinL3Table] = 3, [MmuExtCommand.PinL4Table] = 4,
+            [MmuExtCommand.Unpin] = 5, [MmuExtCommand.NewBasePointer] = 6, [MmuExtCommand.InvalidatePage] = 7, [MmuExtCommand.FlushTlb] = 8,
+        };
+        foreach (MmuExtCommand command in Enum.GetValues<MmuExtCommand>())
+            Assert.That((ulong)command, Is.EqualTo(commands[command]), command.ToString());
+        Assert.That(MmuLimits.MaxUpdatesPerCall, Is.EqualTo(512));
+        Assert.That((MmuLimits.FirstGuestSlot, MmuLimits.GuestSlotLimit), Is.EqualTo((1, 256)));
+        Assert.That(Off<SharedInfo>(nameof(SharedInfo.InPageFault)), Is.EqualTo(24));
     }
 
     [Test]

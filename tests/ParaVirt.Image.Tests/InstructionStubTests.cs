@@ -28,6 +28,8 @@ public class InstructionStubTests
     [TestCase("__pv_insn_rep_insw", "mov eax,edi; mov rdi,rsi; mov rcx,rdx; mov edx,eax; rep insw; ret")]
     [TestCase("__pv_insn_rep_outsw", "mov eax,edi; mov rcx,rdx; mov edx,eax; rep outsw; ret")]
     [TestCase("__pv_insn_write_cr3", "mov cr3,rdi; ret")]
+    [TestCase("__pv_insn_read_cr2", "mov rax,cr2; ret")]
+    [TestCase("__pv_insn_invlpg", "invlpg [rdi]; ret")]
     [TestCase("__pv_insn_rdmsr", "mov ecx,edi; rdmsr; shl rdx,20h; or rax,rdx; ret")]
     [TestCase("__pv_insn_cpuid", "push rbx; mov r8,rdx; mov eax,edi; mov ecx,esi; cpuid; mov [r8],eax; mov [r8+4],ebx; mov [r8+8],ecx; mov [r8+0Ch],edx; pop rbx; ret")]
     [TestCase("__pv_insn_wrmsr", "mov ecx,edi; mov eax,esi; mov rdx,rsi; shr rdx,20h; wrmsr; ret")]

@@ -67,6 +67,14 @@ public static unsafe class PrivilegedInstructions
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "__pv_insn_write_cr0")]
     public static extern void WriteCr0(ulong value);
 
+    /// <summary><c>mov rax, cr2</c>: the address of the last page fault.</summary>
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "__pv_insn_read_cr2")]
+    public static extern ulong ReadCr2();
+
+    /// <summary><c>invlpg [address]</c>: drops the TLB entry of one page.</summary>
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "__pv_insn_invlpg")]
+    public static extern void Invlpg(ulong address);
+
     /// <summary><c>mov rax, cr3</c>.</summary>
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "__pv_insn_read_cr3")]
     public static extern ulong ReadCr3();

@@ -60,7 +60,7 @@ public static unsafe class Events
     }
 
 #if !PARAVIRT_PARA
-    private static void SetGate(uint vector, byte* handler)
+    internal static void SetGate(uint vector, byte* handler)
     {
         byte* g = s_idt + vector * 16;
         ulong h = (ulong)handler;

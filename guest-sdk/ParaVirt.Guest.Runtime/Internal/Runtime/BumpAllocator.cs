@@ -25,6 +25,23 @@ public static unsafe class BumpAllocator
         Used = 0;
     }
 
+    /// <summary>
+    /// Takes <paramref name="pages"/> 4 KiB pages off the top of the heap for the caller to manage
+    /// (the SDK's frame allocator); returns the first page's address, or 0 if the heap has fewer
+    /// free pages. The heap ends below them from now on.
+    /// </summary>
+    public static ulong ReserveTopPages(ulong pages)
+    {
+        ulong top = s_end & ~0xFFFUL;
+        if (pages == 0 || pages > top / 4096)
+            return 0;
+        ulong start = top - pages * 4096;
+        if (start < s_next)
+            return 0;
+        s_end = start;
+        return start;
+    }
+
     /// <summary>Allocates <paramref name="size"/> zeroed bytes, 16-byte aligned; fails fast when the heap is exhausted.</summary>
     public static void* Allocate(ulong size)
     {
