@@ -45,6 +45,16 @@ public class ShadowPagingKvmTests : CpuFixture
         return (vm, cpu, mmu);
     }
 
+    /// <summary>Runs with a watchdog and prints the time per operation (a measurement, never asserted).</summary>
+    private static VmStopReason RunMeasured(VirtualMachine vm, string what, int operations)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        VmStopReason stop = RunToStop(vm, 60);
+        watch.Stop();
+        TestContext.Out.WriteLine($"{what}: {vm.Exits.Total} exits, {(double)vm.Exits.Total / operations:F2} exits/op, {watch.Elapsed.TotalMilliseconds * 1000 / operations:F1} us/op (whole run incl. set-up)");
+        return stop;
+    }
+
     private static void Write(VirtualMachine vm, ulong address, ulong value) => Assert.That(vm.Memory.TryWrite(address, value), Is.True);
 
     private static ulong Read(VirtualMachine vm, ulong address)
@@ -117,7 +127,7 @@ public class ShadowPagingKvmTests : CpuFixture
                 h.iretq();
             }, HandlerAddress);
 
-            VmStopReason stop = RunToStop(vm);
+            VmStopReason stop = RunMeasured(vm, "full page-fault (demand paging)", Pages);
 
             Assert.That(stop.Kind, Is.EqualTo(VmStopKind.GuestShutdown), stop.Message);
             Assert.That(stop.ExitCode, Is.EqualTo(Pages * (Pages + 1) / 2));
@@ -218,12 +228,53 @@ public class ShadowPagingKvmTests : CpuFixture
             Write(vm, PtB, (Frames + 4096) | 3);
             Write(vm, Frames, 1);
             Write(vm, Frames + 4096, 2);
-            VmStopReason stop = RunToStop(vm);
+            VmStopReason stop = RunMeasured(vm, "full context-switch", 2 * Rounds);
             Assert.That(stop.ExitCode, Is.EqualTo(3 * Rounds), stop.Message);
             Assert.That(mmu.RootMisses, Is.EqualTo(2));
             Assert.That(mmu.RootHits, Is.EqualTo(2 * Rounds - 2));
             Assert.That(mmu.HiddenFaults, Is.EqualTo(2), "one fill per address space, kept across switches");
             Assert.That(vm.Exits.Total, Is.EqualTo(2 * Rounds + 2 + 1));
+        }
+    }
+
+    [Test]
+    public void MapTouchUnmapCostsFourExitsPerPage()
+    {
+        const int Pages = 64;
+        var (vm, _, mmu) = CreateShadowVm(a =>
+        {
+            LoadIdtAndCr3(a);
+            a.mov(r12, Va + 511 * 4096);
+            a.mov(rax, __qword_ptr[r12]);           // shadows the page table (one hidden fault)
+            a.mov(r12, Va);
+            a.mov(r13, Pt);
+            a.mov(rcx, Frames | 3);
+            a.mov(r14d, Pages);
+            Label loop = a.CreateLabel();
+            a.Label(ref loop);
+            a.mov(__qword_ptr[r13], rcx);           // map: a store into a shadowed table
+            a.mov(__qword_ptr[r12], r14);           // touch: a hidden fault
+            a.mov(__qword_ptr[r13], 0);             // unmap: a store into a shadowed table
+            a.invlpg(__[r12]);
+            a.add(r13, 8);
+            a.add(r12, 4096);
+            a.add(rcx, 4096);
+            a.dec(r14d);
+            a.jnz(loop);
+            a.xor(eax, eax);
+            a.ret();
+        });
+        using (vm)
+        {
+            Write(vm, Pt + 511 * 8, (Frames + 511 * 4096) | 3);
+            VmStopReason stop = RunMeasured(vm, "full map-touch-unmap", Pages);
+            Assert.That(stop.Kind, Is.EqualTo(VmStopKind.GuestShutdown), stop.Message);
+            for (int i = 0; i < Pages; i++)
+                Assert.That(Read(vm, Frames + (ulong)i * 4096), Is.EqualTo((ulong)(Pages - i)));
+            Assert.That(mmu.TableWrites, Is.EqualTo(2 * Pages));
+            Assert.That(mmu.HiddenFaults, Is.EqualTo(Pages + 1));
+            Assert.That(vm.Exits.TrapsByInstruction(TrapInstruction.Invlpg), Is.EqualTo(Pages));
+            Assert.That(vm.Exits.Total, Is.EqualTo(2 + 1 + 4 * Pages + 1), "lidt, cr3, the first fill; per page map, touch, unmap, invlpg; shutdown");
         }
     }
 
