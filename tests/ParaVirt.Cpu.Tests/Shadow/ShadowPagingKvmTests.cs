@@ -83,7 +83,7 @@ public class ShadowPagingKvmTests : CpuFixture
     [Test]
     public void DemandPagingCostsFourExitsPerPageAndTheDataLands()
     {
-        const int Pages = 64;
+        const int Pages = 256;
         var (vm, _, mmu) = CreateShadowVm(a =>
         {
             LoadIdtAndCr3(a);
@@ -204,7 +204,7 @@ public class ShadowPagingKvmTests : CpuFixture
     [Test]
     public void SwitchingBetweenTwoCachedAddressSpacesCostsOneExitPerSwitch()
     {
-        const int Rounds = 50;
+        const int Rounds = 500;
         var (vm, _, mmu) = CreateShadowVm(a =>
         {
             a.mov(r12, Va);
@@ -425,9 +425,12 @@ public class ShadowPagingKvmTests : CpuFixture
                 vm.PrepareEntry(CodeAddress);
                 vm.Registers.Rbx = (ulong)faults;
                 vm.Exits.Reset();
+                var watch = System.Diagnostics.Stopwatch.StartNew();
                 long before = GC.GetAllocatedBytesForCurrentThread();
                 VmStopReason stop = vm.Run(TimeSpan.FromSeconds(60));
                 long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                watch.Stop();
+                TestContext.Out.WriteLine($"full #PF storm: {faults} reflected faults, {watch.Elapsed.TotalMilliseconds * 1000 / faults:F1} us/fault");
                 Assert.That(stop.Kind, Is.EqualTo(VmStopKind.GuestShutdown), stop.Message);
                 Assert.That(vm.Exits.TrapsByVector((byte)ExceptionVector.PageFault), Is.EqualTo(faults));
                 Assert.That(vm.Exits.Total, Is.EqualTo(faults + 3), "lidt, mov cr3, the faults, shutdown");
