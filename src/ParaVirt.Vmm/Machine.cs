@@ -46,6 +46,9 @@ public sealed class Machine : IDisposable
     /// <summary>Para mode: the virtio transport (virtio-console is device 0, virtio-blk device 1 when there is a disk); otherwise null.</summary>
     public VirtioTransport? Virtio { get; }
 
+    /// <summary>Para mode: the paravirtual MMU (direct paging, docs/memory-virtualization.md); otherwise null.</summary>
+    public ParaVirt.Mmu.Para.ParaMmu? ParaMmu { get; internal init; }
+
     /// <summary>Where the image was placed, or null when none was loaded (the caller prepares the entry).</summary>
     public LoadedImage? Image { get; }
 

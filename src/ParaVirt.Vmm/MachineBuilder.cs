@@ -166,6 +166,7 @@ public sealed class MachineBuilder
             LegacyDevices? legacy = null;
             VirtioTransport? virtio = null;
             VirtualCpu? cpu = null;
+            ParaVirt.Mmu.Para.ParaMmu? paraMmu = null;
             if (_mode is { } mode)
             {
                 // One clock is the VM's system time: the PIT counts on it, so CPU virtualization knows its deadlines.
@@ -182,10 +183,13 @@ public sealed class MachineBuilder
                 cpu = CpuVirtualization.Attach(vm, mode, clock, legacy?.Pit, legacy?.Rtc);
                 if (mode == VirtualizationMode.Full)
                     ShadowPaging.TryAttach(vm, cpu); // the guest's own page tables, shadowed (docs/memory-virtualization.md)
+                // Para mode's direct paging, where the engine can control the guest's paging.
+                if (mode == VirtualizationMode.Para && ParaVirt.Mmu.Para.ParaMmu.IsSupported(vm))
+                    paraMmu = ParaVirt.Mmu.Para.ParaMmu.Attach(vm);
             }
             vm.CommandLine = _commandLine;
             LoadedImage? loaded = _image is null ? null : ImageLoader.Load(vm, _image, _stackSize);
-            return new Machine(vm, _mode, cpu, legacy, virtio, loaded);
+            return new Machine(vm, _mode, cpu, legacy, virtio, loaded) { ParaMmu = paraMmu };
         }
         catch
         {

@@ -4,8 +4,8 @@ using System.Collections.Generic;
 namespace ParaVirt.Workloads;
 
 /// <summary>
-/// Every workload <c>paravirt compare</c> runs: the I/O workloads defined here and the CPU
-/// workloads of <see cref="CpuWorkloadCatalog"/>. Names are the guest's command-line words.
+/// Every workload <c>paravirt compare</c> runs: the I/O workloads defined here, the CPU
+/// workloads of <see cref="CpuWorkloadCatalog"/> and the memory workloads of <see cref="MemoryWorkloadCatalog"/>. Names are the guest's command-line words.
 /// </summary>
 /// <example><code>
 /// foreach (WorkloadDefinition w in WorkloadCatalog.All) Console.WriteLine($"{w.Name}: {w.Description}");
@@ -49,7 +49,7 @@ public static class WorkloadCatalog
     public static WorkloadDefinition HostileAvailAhead { get; } = new(
         "hostile-avail-ahead", "run", 1, 1, 0, "corrupt the virtqueue with avail->idx far ahead; expect NEEDS_RESET, then recover");
 
-    /// <summary>The I/O workloads followed by the CPU workloads.</summary>
+    /// <summary>The I/O workloads followed by the CPU and the memory workloads.</summary>
     public static IReadOnlyList<WorkloadDefinition> All { get; } = Merge();
 
     /// <summary>The workload called <paramref name="name"/> (ordinal), or null.</summary>
@@ -66,6 +66,9 @@ public static class WorkloadCatalog
     {
         var all = new List<WorkloadDefinition>(IoWorkloads);
         foreach (WorkloadDefinition w in CpuWorkloadCatalog.Definitions)
+            if (!all.Exists(x => x.Name == w.Name))
+                all.Add(w);
+        foreach (WorkloadDefinition w in MemoryWorkloadCatalog.Definitions)
             if (!all.Exists(x => x.Name == w.Name))
                 all.Add(w);
         return all.ToArray();

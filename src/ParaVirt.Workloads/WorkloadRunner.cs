@@ -174,6 +174,9 @@ public sealed class WorkloadRunner
         WorkloadProtocol.ExitUnexpectedOutcome => " (the device did not behave as specified)",
         WorkloadProtocol.ExitDiskTooSmall => " (the disk is too small)",
         WorkloadProtocol.ExitNotVirtualized => " (the guest read an outer hypervisor's answer: not virtualized on this host)",
+        WorkloadProtocol.ExitMmuRefused => " (the host refused a page-table update)",
+        WorkloadProtocol.ExitNoFrames => " (the guest ran out of frames)",
+        WorkloadProtocol.ExitMmuUnavailable => " (the host offers no paravirtual MMU)",
         134 => " (guest fail-fast)",
         _ => "",
     };

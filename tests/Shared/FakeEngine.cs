@@ -31,6 +31,7 @@ internal sealed class FakeEngine(Func<IVcpuBackend>? vcpu = null) : IHypervisor
             Memory = GuestMemory.Create(size);
             if (privateSize != 0)
                 PrivateMemory = GuestMemory.Create([(0x1_0000_0000UL, privateSize)]);
+            Memory.TryWrite(0x7000, 0x8000UL | 7); // PML4 slot 0: the platform's PDPT
             for (ulong address = 0x200000; address + (2UL << 20) <= size; address += 2UL << 20)
                 Memory.TryWrite(0x9000 + address / (2UL << 20) * 8, address | 0x87UL);
         }
@@ -69,7 +70,10 @@ internal sealed class FakeEngine(Func<IVcpuBackend>? vcpu = null) : IHypervisor
         /// <summary>Whether a flush is pending for the next (simulated) entry.</summary>
         public bool FlushPending { get; private set; }
 
-        public int TableWriteCapacity => 511 - _noted.Count;
+        /// <summary>Distinct table pages one entry takes (the KVM engine's is 511); a test lowers it to exercise the bound.</summary>
+        public int TableWriteLimit { get; set; } = 511;
+
+        public int TableWriteCapacity => Math.Max(0, TableWriteLimit - _noted.Count);
 
         public void SetRoot(ulong root)
         {
@@ -84,7 +88,7 @@ internal sealed class FakeEngine(Func<IVcpuBackend>? vcpu = null) : IHypervisor
             tablePage &= ~0xFFFUL;
             if (_noted.Contains(tablePage))
                 return true;
-            if (_noted.Count == 511)
+            if (_noted.Count >= TableWriteLimit)
                 return false;
             _noted.Add(tablePage);
             FlushPending = true;

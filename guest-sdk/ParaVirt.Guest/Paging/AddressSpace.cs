@@ -5,7 +5,9 @@ namespace ParaVirt.Guest;
 /// <see cref="Frames"/>, mapping 4 KiB pages in PML4 slots 1 to 255 (see <see cref="Paging"/>).
 /// The same code in both flavours; <see cref="Paging"/> decides how an entry is written.
 /// Intermediate tables are created on demand (para: pinned, committed at once so later walks
-/// see them) and kept until <see cref="Destroy"/>.
+/// see them) and kept until <see cref="Destroy"/>. A value type naming its root: the guest runtime
+/// has no GC statics, so an address space can live in a static field; <c>default</c> is
+/// <see cref="Platform"/>, the platform's own root a guest starts on.
 /// </summary>
 /// <example><code>
 /// AddressSpace space = AddressSpace.Create();
@@ -13,24 +15,30 @@ namespace ParaVirt.Guest;
 ///     space.Map(Base + i * 4096, Frames.Allocate(), PageFlags.Writable);
 /// Paging.Commit();                          // para: one exit for all 64
 /// </code></example>
-public sealed unsafe class AddressSpace
+public readonly unsafe struct AddressSpace
 {
     private const ulong TableFlags = Paging.Present | Paging.Writable | Paging.User;
 
     private AddressSpace(ulong root) => Root = root;
 
-    /// <summary>Guest-physical address of the level-4 table (what CR3 holds while it runs).</summary>
+    /// <summary>Guest-physical address of the level-4 table (what CR3 holds while it runs); 0 for <see cref="Platform"/>.</summary>
     public ulong Root { get; }
 
-    /// <summary>Tables this space holds (the root included).</summary>
-    public int Tables { get; private set; } = 1;
+    /// <summary>The platform's own root (the address space a guest starts on); also what a failed <see cref="Create"/> returns.</summary>
+    public static AddressSpace Platform => default;
 
-    /// <summary>A new, empty address space (para: its root is pinned with the next commit); null when no frame is left.</summary>
+    /// <summary>The address space whose level-4 table is at <paramref name="root"/> (0: <see cref="Platform"/>).</summary>
+    public static AddressSpace FromRoot(ulong root) => new(root);
+
+    /// <summary>Whether this is <see cref="Platform"/> (no guest-built root).</summary>
+    public bool IsPlatform => Root == 0;
+
+    /// <summary>A new, empty address space (para: its root is pinned with the next commit); <see cref="Platform"/> when no frame is left.</summary>
     public static AddressSpace Create()
     {
         ulong root = Frames.Allocate();
         if (root == 0)
-            return null;
+            return default;
         Paging.PinTable(root, 4);
         return new AddressSpace(root);
     }
@@ -44,7 +52,7 @@ public sealed unsafe class AddressSpace
     /// <summary>The level-1 entry of <paramref name="address"/>, creating missing tables when <paramref name="create"/>; null if absent or out of frames.</summary>
     public ulong* Entry(ulong address, bool create)
     {
-        if (!IsMappable(address & ~0xFFFUL))
+        if (Root == 0 || !IsMappable(address & ~0xFFFUL))
             return null;
         ulong table = Root;
         for (int level = 4; level > 1; level--)
@@ -63,7 +71,6 @@ public sealed unsafe class AddressSpace
                 // Para: later walks read the tables, so a new table is committed now (one exit
                 // per new table level; a 2 MiB range needs at most three).
                 Paging.Commit();
-                Tables++;
                 value = frame | TableFlags;
             }
             table = value & Paging.FrameMask;
@@ -117,8 +124,8 @@ public sealed unsafe class AddressSpace
     /// </summary>
     public void Destroy()
     {
-        if (Paging.Current == this)
-            Guest.FailFast("AddressSpace.Destroy: the address space is in use");
+        if (Root == 0 || Paging.Current.Root == Root)
+            Guest.FailFast("AddressSpace.Destroy: the platform's root, or the address space in use");
         ulong* frames = stackalloc ulong[64];
         int count = 0;
         ulong* l4 = (ulong*)Root;
@@ -146,8 +153,6 @@ public sealed unsafe class AddressSpace
         Paging.UnpinTable(Root);
         frames[count++] = Root;
         Flush(frames, ref count);
-        Paging.Forget(this);
-        Tables = 0;
     }
 
     /// <summary>Unlinks the table <paramref name="table"/> from its parent entry and unpins it; its frame is freed after the commit.</summary>

@@ -48,26 +48,20 @@ public static unsafe class Paging
     /// <summary>Page-fault error code bits: present (a protection fault), write, user, reserved bit, instruction fetch.</summary>
     public const ulong FaultPresent = 1, FaultWrite = 2, FaultUser = 4, FaultReserved = 8, FaultFetch = 16;
 
-    private static AddressSpace s_current;
+    private static ulong s_currentRoot;
 #if !PARAVIRT_PARA
     private static ulong s_platformRoot;
 #endif
 
-    /// <summary>The address space the vCPU runs on, or null for the platform's own (the one a guest starts on).</summary>
-    public static AddressSpace Current => s_current;
+    /// <summary>The address space the vCPU runs on (<see cref="AddressSpace.Platform"/> at start).</summary>
+    public static AddressSpace Current => AddressSpace.FromRoot(s_currentRoot);
 
-    /// <summary>Whether the host offers the paravirtual MMU (para flavour); always true in the full flavour.</summary>
-    public static bool Available
-    {
-        get
-        {
-#if PARAVIRT_PARA
-            return (Hypercalls.GetFeatures() & HypercallFeatures.Mmu) != 0;
-#else
-            return true;
-#endif
-        }
-    }
+    /// <summary>
+    /// Whether the host virtualizes the guest's page tables: it announces <see cref="HypercallFeatures.Mmu"/>
+    /// (para: the paravirtual MMU's hypercalls; full: shadow paging is attached, so <c>mov cr3</c>
+    /// and <c>invlpg</c> take effect). One hypercall.
+    /// </summary>
+    public static bool Available => (Hypercalls.GetFeatures() & HypercallFeatures.Mmu) != 0;
 
     /// <summary>Para: sends the queued updates and commands (one exit); returns 0 or the first error status. Full: nothing to send.</summary>
     public static long Commit()
@@ -79,19 +73,19 @@ public static unsafe class Paging
 #endif
     }
 
-    /// <summary>Runs the vCPU on <paramref name="space"/> (null: the platform's root).</summary>
+    /// <summary>Runs the vCPU on <paramref name="space"/> (<see cref="AddressSpace.Platform"/>: the platform's root).</summary>
     public static void Switch(AddressSpace space)
     {
 #if PARAVIRT_PARA
-        ParaMmuBatch.QueueExt(MmuExtCommand.NewBasePointer, space is null ? 0 : space.Root);
+        ParaMmuBatch.QueueExt(MmuExtCommand.NewBasePointer, space.Root);
         if (ParaMmuBatch.Commit() != 0)
             Guest.FailFast("Paging.Switch: the host refused the base pointer");
 #else
         if (s_platformRoot == 0)
             s_platformRoot = Cpu.ReadCr3();
-        Cpu.WriteCr3(space is null ? s_platformRoot : space.Root);
+        Cpu.WriteCr3(space.IsPlatform ? s_platformRoot : space.Root);
 #endif
-        s_current = space;
+        s_currentRoot = space.Root;
     }
 
     /// <summary>Drops every cached translation (para: queued and committed; full: a CR3 reload).</summary>
@@ -103,7 +97,7 @@ public static unsafe class Paging
 #else
         if (s_platformRoot == 0)
             s_platformRoot = Cpu.ReadCr3();
-        Cpu.WriteCr3(s_current is null ? s_platformRoot : s_current.Root);
+        Cpu.WriteCr3(s_currentRoot == 0 ? s_platformRoot : s_currentRoot);
 #endif
     }
 
@@ -164,11 +158,5 @@ public static unsafe class Paging
 #if PARAVIRT_PARA
         ParaMmuBatch.QueueExt(MmuExtCommand.Unpin, frame);
 #endif
-    }
-
-    internal static void Forget(AddressSpace space)
-    {
-        if (s_current == space)
-            s_current = null;
     }
 }

@@ -21,6 +21,8 @@ public static unsafe class Kernel
         }
         if (CpuWorkloads.TryRun(name, operations, out int exitCode))
             return exitCode;
+        if (MemoryWorkloads.TryRun(name, operations, out exitCode))
+            return exitCode;
         if (WorkloadCommandLine.Is(name, "console"))
             return ConsoleWorkload.Run(operations);
         if (WorkloadCommandLine.Is(name, "blk-write"))

@@ -50,6 +50,15 @@ public static class WorkloadProtocol
     /// <summary>Exit code: the guest did not see ParaVirt's answer: this host let the instruction through to an outer hypervisor (the probe predicts it).</summary>
     public const int ExitNotVirtualized = 72;
 
+    /// <summary>Exit code: the host refused a page-table update or MMU command of a memory workload.</summary>
+    public const int ExitMmuRefused = 90;
+
+    /// <summary>Exit code: a memory workload ran out of frames.</summary>
+    public const int ExitNoFrames = 91;
+
+    /// <summary>Exit code: the host offers no paravirtual MMU (para build) for a memory workload.</summary>
+    public const int ExitMmuUnavailable = 92;
+
     /// <summary>Bytes per block-workload request (one operation).</summary>
     public const int BlockRequestBytes = 4096;
 

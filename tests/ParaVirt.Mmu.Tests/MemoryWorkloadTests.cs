@@ -1,0 +1,84 @@
+using ParaVirt.Core.Machine;
+using ParaVirt.Workloads;
+
+namespace ParaVirt.Mmu.Tests;
+
+/// <summary>
+/// The memory workloads of the C# workloads guest in para mode, run by the workload runner on KVM:
+/// verified by the guest, with exact exits per operation inside the measured window.
+/// </summary>
+public class MemoryWorkloadTests
+{
+    private static readonly WorkloadRunner Runner = new();
+
+    [SetUp]
+    public void RequireKvmAndImages()
+    {
+        if (!WorkloadRunner.IsAvailable(out string reason))
+            Assert.Ignore($"KVM is not usable here: {reason}");
+        try
+        {
+            WorkloadImages.Find(VirtualizationMode.Para);
+        }
+        catch (WorkloadException e)
+        {
+            Assert.Ignore(e.Message);
+        }
+    }
+
+    private static WorkloadResult Run(WorkloadDefinition workload, VirtualizationMode mode, long operations)
+    {
+        WorkloadResult r = Runner.Run(workload, mode, new WorkloadRunOptions { Operations = operations, Timeout = TimeSpan.FromMinutes(2) });
+        TestContext.Out.WriteLine($"{r.Workload} {r.Mode}: {r.Operations} ops, {r.Exits} exits ({string.Join(", ", r.ExitsByReason)}), {r.NsPerOp:F0} ns/op, verified {r.Verified} {r.Failure}");
+        Assert.That(r.Verified, Is.True, () => $"{r.Failure}\n{r.ConsoleTail}");
+        return r;
+    }
+
+    private static long Count(WorkloadResult r, string reason) =>
+        r.ExitsByReason.Where(p => p.Key.ToString() == reason).Sum(p => p.Value);
+
+    [Test]
+    public void PageFaultIsOneTrapAndOneMmuUpdatePerPage()
+    {
+        WorkloadResult r = Run(MemoryWorkloadCatalog.PageFault, VirtualizationMode.Para, 64);
+        Assert.That((Count(r, "Trap"), Count(r, "Hypercall"), r.Exits), Is.EqualTo((64L, 64L, 128L)));
+    }
+
+    [Test]
+    public void MapUnmapIsTwoBatchesPerSixtyFourPages()
+    {
+        WorkloadResult r = Run(MemoryWorkloadCatalog.MapUnmap, VirtualizationMode.Para, 16);
+        Assert.That((Count(r, "Hypercall"), r.Exits), Is.EqualTo((32L, 32L)));
+        Assert.That(r.Exits / (16.0 * 64), Is.LessThanOrEqualTo(1.0 / 32), "target: at most 1/32 exit per page");
+    }
+
+    [Test]
+    public void ProtectIsTwoBatchesPerSixtyFourPages()
+    {
+        WorkloadResult r = Run(MemoryWorkloadCatalog.Protect, VirtualizationMode.Para, 16);
+        Assert.That((Count(r, "Hypercall"), r.Exits), Is.EqualTo((32L, 32L)));
+    }
+
+    [Test]
+    public void ContextSwitchIsOneExitPerSwitch()
+    {
+        WorkloadResult r = Run(MemoryWorkloadCatalog.ContextSwitch, VirtualizationMode.Para, 200);
+        Assert.That((Count(r, "Hypercall"), r.Exits), Is.EqualTo((200L, 200L)));
+    }
+
+    [Test]
+    public void ForkIsNineExitsPerCopy()
+    {
+        // 3 commits creating the child's tables, 1 for the 512 copy updates, 1 switch to the child,
+        // the write fault (a trap) and its one-update commit, 1 switch back, 1 teardown.
+        WorkloadResult r = Run(MemoryWorkloadCatalog.Fork, VirtualizationMode.Para, 4);
+        Assert.That((Count(r, "Hypercall"), Count(r, "Trap"), r.Exits), Is.EqualTo((32L, 4L, 36L)));
+    }
+
+    [Test]
+    public void TheCatalogHasTheMemoryWorkloads()
+    {
+        foreach (string name in new[] { "page-fault", "map-unmap", "protect", "context-switch", "fork" })
+            Assert.That(WorkloadCatalog.Find(name), Is.Not.Null, name);
+    }
+}
