@@ -32,7 +32,7 @@ public sealed class VirtualCpuState
     /// <summary>Virtual CR2 (the last page-fault address reflected to the guest).</summary>
     public ulong Cr2 { get; set; }
 
-    /// <summary>Virtual CR3 (recorded, not applied: the host owns the page tables).</summary>
+    /// <summary>Virtual CR3: recorded; with a shadow MMU attached, the guest PML4 whose shadow the hardware walks.</summary>
     public ulong Cr3 { get; set; }
 
     /// <summary>Virtual CR4.</summary>

@@ -239,6 +239,8 @@ public sealed class MachineBuilder
                     VirtualCpu lines = cpu;
                     nvme.InterruptRequested = () => lines.Raise(NvmeRegisters.InterruptLine);
                 }
+                if (mode == VirtualizationMode.Full)
+                    ShadowPaging.TryAttach(vm, cpu); // the guest's own page tables, shadowed (docs/memory-virtualization.md)
                 // Para mode's direct paging, where the engine can control the guest's paging.
                 if (mode == VirtualizationMode.Para && ParaVirt.Mmu.Para.ParaMmu.IsSupported(vm))
                     paraMmu = ParaVirt.Mmu.Para.ParaMmu.Attach(vm);

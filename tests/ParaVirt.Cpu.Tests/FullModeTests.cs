@@ -42,7 +42,7 @@ public class FullModeTests : CpuFixture
     {
         var (vm, cpu) = CreateVm(VirtualizationMode.Full, a =>
         {
-            a.mov(rax, 0x123000UL);
+            a.mov(rax, CodeAddress + 0x30000); // an empty PML4 in guest RAM: the shadow MMU accepts it
             a.mov(cr3, rax);
             a.mov(rbx, cr3);
             a.mov(rax, cr0);
@@ -57,8 +57,8 @@ public class FullModeTests : CpuFixture
         {
             WriteIdtr(vm, 0x345000, 0xFFF);
             VmStopReason stop = RunToStop(vm);
-            Assert.That(stop.ExitCode, Is.EqualTo(0x123000), stop.Message);
-            Assert.That(cpu.State.Cr3, Is.EqualTo(0x123000));
+            Assert.That(stop.ExitCode, Is.EqualTo((long)CodeAddress + 0x30000), stop.Message);
+            Assert.That(cpu.State.Cr3, Is.EqualTo(CodeAddress + 0x30000));
             Assert.That(cpu.State.IdtBase, Is.EqualTo(0x345000));
             Assert.That(cpu.State.IdtLimit, Is.EqualTo(0xFFF));
             Assert.That(cpu.State.GdtBase, Is.EqualTo(0x345000));

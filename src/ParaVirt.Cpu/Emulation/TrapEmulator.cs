@@ -15,7 +15,10 @@ namespace ParaVirt.Cpu.Emulation;
 /// <remarks>
 /// Emulated: cli, sti (and an iretq right after it, which the sti shadow covers), hlt, mov to and
 /// from CR0/CR2/CR3/CR4, rdmsr/wrmsr, in/out/ins/outs on ports the I/O bitmap denies, invlpg,
-/// lidt/lgdt, cpuid (when CPUID faulting is on). Decoding reuses one decoder and one 15-byte buffer: nothing is allocated per trap
+/// lidt/lgdt, cpuid (when CPUID faulting is on). With a shadow MMU attached (<see cref="AttachShadowMmu"/>),
+/// CR3 loads switch shadow roots, invlpg drops a shadow entry, and #PF exits are resolved (hidden
+/// faults), reflected with a virtual CR2, or are stores into shadowed guest tables, which are
+/// emulated (docs/memory-virtualization.md). Decoding reuses one decoder and one 15-byte buffer: nothing is allocated per trap
 /// (strings are made only on stop paths).
 /// </remarks>
 /// <example><code>
@@ -23,7 +26,7 @@ namespace ParaVirt.Cpu.Emulation;
 /// machine.Run();
 /// long clis = vm.Exits.TrapsByInstruction(TrapInstruction.Cli);
 /// </code></example>
-public sealed class TrapEmulator : ITrapHandler
+public sealed partial class TrapEmulator : ITrapHandler
 {
     private const int MaxStringIoPerTrap = 1 << 16;
     private static ulong s_discard;
@@ -52,7 +55,7 @@ public sealed class TrapEmulator : ITrapHandler
         _cpu.LeftGuest();
         byte vector = exit.Vector;
         if (vector == (byte)ExceptionVector.PageFault)
-            _cpu.State.Cr2 = exit.Address;
+            return HandlePageFault(vm, in exit, ref r, out stopMessage);
         if (vector is not ((byte)ExceptionVector.GeneralProtection or (byte)ExceptionVector.InvalidOpcode))
             return Reflect(vm, ref r, vector, exit.ErrorCode, "an exception", out stopMessage);
 
@@ -106,6 +109,8 @@ public sealed class TrapEmulator : ITrapHandler
                 return true;
             case Code.Mov_cr_r64:
                 vm.Exits.CountInstruction(TrapInstruction.MovToCr);
+                if (insn.Op0Register == Register.CR3 && _shadow is not null)
+                    return LoadCr3(vm, ref r, Gpr(ref r, insn.Op1Register), next, out stopMessage);
                 if (!TryWriteCr(insn.Op0Register, Gpr(ref r, insn.Op1Register)))
                     return Reflect(vm, ref r, vector, exit.ErrorCode, insn, out stopMessage);
                 r.Rip = next;
@@ -137,8 +142,8 @@ public sealed class TrapEmulator : ITrapHandler
             }
             case Code.Invlpg_m:
                 vm.Exits.CountInstruction(TrapInstruction.Invlpg);
-                r.Rip = next; // identity-mapped, host-owned page tables: nothing to flush
-                return true;
+                r.Rip = next; // without a shadow MMU the tables are the host's identity map: nothing to flush
+                return Invalidate(EffectiveAddress(in insn, ref r), out stopMessage);
             case Code.Lidt_m1664:
             case Code.Lgdt_m1664:
             {
