@@ -41,7 +41,7 @@ public class InstructionStubTests
     {
         Assert.That(InstructionStubs.TryAssemble("__pv_insn_lgdt", out _), Is.False);
         Assert.That(InstructionStubs.TryAssemble("memcpy", out _), Is.False);
-        Assert.That(InstructionStubs.SymbolNames.Count(), Is.EqualTo(21));
+        Assert.That(InstructionStubs.SymbolNames.Count(), Is.EqualTo(23));
     }
 }
 
@@ -54,7 +54,7 @@ public class InstructionStubCoverageTests
         string source = System.IO.File.ReadAllText(System.IO.Path.Combine(TestContext.CurrentContext.TestDirectory,
             "../../../../../guest-sdk/ParaVirt.Guest/Cpu/PrivilegedInstructions.cs"));
         var declared = System.Text.RegularExpressions.Regex.Matches(source, "\"(__pv_insn_[a-z0-9_]+)\"").Select(m => m.Groups[1].Value).ToList();
-        Assert.That(declared, Has.Count.EqualTo(21));
+        Assert.That(declared, Has.Count.EqualTo(23));
         Assert.That(InstructionStubs.SymbolNames, Is.EquivalentTo(declared));
     }
 }

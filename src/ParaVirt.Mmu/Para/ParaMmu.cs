@@ -390,7 +390,10 @@ public sealed unsafe class ParaMmu : ITrapHandler
         string what = $"page fault at RIP 0x{registers.Rip:x} on 0x{address:x} (error 0x{error:x})";
         if (_faultHandler == 0)
         {
-            stopMessage = $"{what} with no page-fault handler registered";
+            // The run loop's own wording for an unhandled #PF, so para guests without a handler read as before.
+            string access = (error & 0x10) != 0 ? "instruction fetch" : (error & 2) != 0 ? "write" : "read";
+            string kind = (error & 1) != 0 ? "protection violation" : "not mapped";
+            stopMessage = $"unhandled #PF(0x{error:x}) at RIP 0x{registers.Rip:x}: {access} of 0x{address:x} ({kind}) (no page-fault handler registered)";
             return false;
         }
         if (_shared != null && _shared->InPageFault != 0)
