@@ -31,6 +31,9 @@ internal static class ShadowPaging
         var mmu = new ShadowMmu(vm.WritableMemory, layout.GuestRamStart, layout.GuestRamEnd, identityEntry,
             new PlatformHost(paging, protection), new PoolPages(pool));
         emulator.AttachShadowMmu(mmu);
+        // The guest asks before it manages page tables: in full mode the Mmu bit says that mov cr3,
+        // invlpg and page-table stores take effect (docs/memory-virtualization.md).
+        vm.Features |= ParaVirt.Abi.HypercallFeatures.Mmu;
         return mmu;
     }
 
