@@ -27,7 +27,7 @@ public sealed class TemplateEndToEndTests
     private static readonly string[] Packages =
     [
         "ParaVirt.Abi", "ParaVirt.Core", "ParaVirt.Kvm", "ParaVirt.Virtio", "ParaVirt.Devices.Emulated",
-        "ParaVirt.Devices.Virtio", "ParaVirt.Cpu", "ParaVirt.HostCalls", "ParaVirt.Image", "ParaVirt.Vmm",
+        "ParaVirt.Devices.Virtio", "ParaVirt.Cpu", "ParaVirt.HostCalls", "ParaVirt.Image", "ParaVirt.Mmu", "ParaVirt.Vmm",
         "ParaVirt.Cli", "ParaVirt.Guest.Sdk", "ParaVirt.Templates",
     ];
 
@@ -71,9 +71,9 @@ public sealed class TemplateEndToEndTests
         // Build as the repository builds (a no-op after `dotnet test ParaVirt.sln -c Release`), then
         // pack those outputs with the run's version: a global PackageVersion on a build would
         // re-restore and recompile every project.
-        ToolResult build = Dotnet(repository, Long, "build", "ParaVirt.Packages.slnf", "-c", "Release", "-nodeReuse:false", "-p:UseSharedCompilation=false");
+        ToolResult build = InRepository(repository, Long, "build", "ParaVirt.Packages.slnf", "-c", "Release", "-nodeReuse:false", "-p:UseSharedCompilation=false");
         Assert.That(build.ExitCode, Is.Zero, build.ToString());
-        ToolResult pack = Dotnet(repository, Long, "pack", "ParaVirt.Packages.slnf", "-c", "Release", "--no-build", "-o", _packages,
+        ToolResult pack = InRepository(repository, Long, "pack", "ParaVirt.Packages.slnf", "-c", "Release", "--no-build", "-o", _packages,
             $"-p:PackageVersion={_version}", "-nodeReuse:false");
         Assert.That(pack.ExitCode, Is.Zero, pack.ToString());
 
@@ -199,6 +199,14 @@ public sealed class TemplateEndToEndTests
     }
 
     private ToolResult Dotnet(string directory, TimeSpan timeout, params string[] args) => Tool.Run(Tool.Dotnet, args, directory, _environment, timeout);
+
+    /// <summary>
+    /// Builds and packs in the repository with the machine's own package folder: with this run's
+    /// folder, restore would point the repository's obj/ at packages that are deleted after the
+    /// run, under test projects that are still running.
+    /// </summary>
+    private static ToolResult InRepository(string directory, TimeSpan timeout, params string[] args) =>
+        Tool.Run(Tool.Dotnet, args, directory, new Dictionary<string, string> { ["MSBUILDTERMINALLOGGER"] = "off" }, timeout);
 
     private static void Succeed(ToolResult result) => Assert.That(result.ExitCode, Is.Zero, result.ToString());
 

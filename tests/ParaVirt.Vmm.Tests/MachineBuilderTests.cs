@@ -76,7 +76,8 @@ public class MachineBuilderTests
             Assert.That(vm.PortBus.Resolve(LegacyPorts.PitChannel0, 1, out _), Is.Null);
             Assert.That(vm.PortBus.Resolve(LegacyPorts.Com1, 1, out _), Is.Null);
             Assert.That(machine.Cpu!.Pit, Is.Null);
-            Assert.That(vm.TrapHandler, Is.Null);
+            Assert.That(machine.ParaMmu, Is.Not.Null, "the fake engine offers guest paging: para mode gets the paravirtual MMU");
+            Assert.That(vm.TrapHandler, Is.SameAs(machine.ParaMmu), "page faults go to the paravirtual MMU");
             Assert.That(vm.ResumeHook, Is.SameAs(machine.Cpu));
         });
     }
