@@ -135,7 +135,10 @@ public sealed class AsyncVirtioTests : KvmWorkloadFixture
             long batches = operations / Batch;
             Assert.That(o.Window.Exits, Is.LessThanOrEqualTo(3 * batches));
             Assert.That(byReason.GetValueOrDefault("Hypercall"), Is.LessThanOrEqualTo(2 * batches));
-            Assert.That(o.Queue.EventsRaised, Is.LessThanOrEqualTo(batches), "one event per batch at most (used_event)");
+            // blk-write ends with a flush request after its last batch: one more kick, and one more
+            // event when the driver waits for the flush (seen in CI: 17 events for 16 batches).
+            long requestsBatches = batches + (workload == "blk-write" ? 1 : 0);
+            Assert.That(o.Queue.EventsRaised, Is.LessThanOrEqualTo(requestsBatches), "one event per batch at most (used_event)");
             Assert.That(DiskPattern.CountMismatchedSectors(disk, operations * 8), Is.Zero);
         }
         finally

@@ -1,6 +1,7 @@
 using System.IO;
 using System.Linq;
 using System.Text.Json;
+using ParaVirt.Core.Machine;
 using ParaVirt.Cli;
 
 namespace ParaVirt.Workloads.Tests;
@@ -128,11 +129,12 @@ public sealed class CompareOutputsTests
             Assert.That(lines[0], Does.StartWith("Measured with `paravirt compare --quick` on ")
                 .And.Contain($"{Environment.ProcessorCount} cores, Linux {MachineInfo.KernelRelease()}, KVM modules {MachineInfo.KvmModules()}, engine kvm, {DateTime.UtcNow:yyyy-MM-dd}"));
             Assert.That(lines[0], Does.Contain(MachineInfo.CpuModel()));
-            Assert.That(md, Does.Contain("| workload | mode | operations | exits/op | exits/op by reason | time/op | throughput | para speed-up | verified |\n|---|---|---:|"));
-            Assert.That(md, Does.Contain("| console | full | 4096 × byte | 1.06 | PortIo 1.06 |"));
-            Assert.That(md, Does.Contain("| console | para | 4096 × byte | 1/4096 | Hypercall 1/4096 |"));
-            Assert.That(md, Does.Contain($"| blk-read | full | 256 × 4 KiB request | {HostFacts.AtaReadExitsPerRequest} | PortIo {HostFacts.AtaReadExitsPerRequest} |"));
-            Assert.That(lines.Count(l => l.StartsWith("| console |", StringComparison.Ordinal) || l.StartsWith("| blk-read |", StringComparison.Ordinal)), Is.EqualTo(4));
+            Assert.That(md, Does.Contain("| workload | mode | device | operations | exits/op | exits/op by reason | time/op | throughput | para speed-up | verified |\n|---|---|---|---:|"));
+            Assert.That(md, Does.Contain("| console | full | - | 4096 × byte | 1.06 | PortIo 1.06 |"));
+            Assert.That(md, Does.Contain("| console | para | - | 4096 × byte | 1/4096 | Hypercall 1/4096 |"));
+            Assert.That(md, Does.Contain($"| blk-read | full | ata-pio | 256 × 4 KiB request | {HostFacts.AtaReadExitsPerRequest} | PortIo {HostFacts.AtaReadExitsPerRequest} |"));
+            Assert.That(lines.Count(l => l.StartsWith("| console |", StringComparison.Ordinal) || l.StartsWith("| blk-read |", StringComparison.Ordinal)),
+                Is.EqualTo(2 + DiskDevices.Of(VirtualizationMode.Full).Count + DiskDevices.Of(VirtualizationMode.Para).Count), "console in each mode, blk-read on every disk of each mode");
         });
         string plot = File.ReadAllText(svg);
         Assert.That(plot, Does.StartWith("<?xml").And.Contain("<svg"));

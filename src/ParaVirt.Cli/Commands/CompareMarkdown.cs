@@ -19,8 +19,8 @@ internal static class CompareMarkdown
         var md = new StringBuilder();
         md.Append("Measured with `paravirt compare").Append(quick ? " --quick" : "").Append("` on ").Append(host).Append(".\n");
         md.Append("Exits and time inside the measured loop only; exit counts are exact, times are one run's.\n\n");
-        md.Append("| workload | mode | operations | exits/op | exits/op by reason | time/op | throughput | para speed-up | verified |\n");
-        md.Append("|---|---|---:|---:|---|---:|---:|---:|---|\n");
+        md.Append("| workload | mode | device | operations | exits/op | exits/op by reason | time/op | throughput | para speed-up | verified |\n");
+        md.Append("|---|---|---|---:|---:|---|---:|---:|---:|---|\n");
         foreach (WorkloadResult r in results)
         {
             string byReason = r.ExitsByReason.Count == 0 ? "-" : string.Join(", ", r.ExitsByReason.Select(p => $"{p.Key} {CompareReport.PerOp(p.Value, r.Operations)}"));
@@ -28,6 +28,7 @@ internal static class CompareMarkdown
             string verified = !r.Verified ? "**no**" : r.HostLimitation is null ? "yes" : "not here (1)";
             md.Append("| ").Append(Cell(r.Workload))
               .Append(" | ").Append(CompareReport.ModeName(r.Mode))
+              .Append(" | ").Append(Cell(CompareDevices.Label(r)))
               .Append(" | ").Append(r.Operations.ToString(CultureInfo.InvariantCulture)).Append(" × ").Append(Cell(r.OperationUnit))
               .Append(" | ").Append(CompareReport.PerOp(r.Exits, r.Operations))
               .Append(" | ").Append(Cell(byReason))
@@ -43,7 +44,7 @@ internal static class CompareMarkdown
         return md.ToString();
     }
 
-    /// <summary>Para's speed-up on a para row ("12.3x"), "n/a" against a mode this host could not virtualize, "" otherwise.</summary>
+    /// <summary>Para's speed-up on a para row against the workload's first full row (ATA PIO for a disk workload) ("12.3x"), "n/a" against a mode this host could not virtualize, "" otherwise.</summary>
     public static string SpeedUp(IReadOnlyList<WorkloadResult> results, WorkloadResult r)
     {
         if (r.Mode != VirtualizationMode.Para)
