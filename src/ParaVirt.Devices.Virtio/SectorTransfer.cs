@@ -6,9 +6,9 @@ using ParaVirt.Virtio;
 namespace ParaVirt.Devices.Virtio;
 
 /// <summary>
-/// Moves whole sectors between a <see cref="DiskImage"/> and a scatter list of guest buffers whose
-/// lengths need not be sector multiples: aligned runs go straight between the disk and guest memory,
-/// a sector split across buffers goes through a one-sector bounce buffer the device allocated once.
+/// Moves whole sectors between a <see cref="DiskImage"/> and a virtio request's scatter list of guest
+/// buffers, through <see cref="SectorReader"/> and <see cref="SectorWriter"/> (a sector split across
+/// buffers goes through a one-sector bounce buffer the device allocated once).
 /// </summary>
 internal static class SectorTransfer
 {
@@ -19,7 +19,7 @@ internal static class SectorTransfer
     /// </summary>
     public static bool ToDisk(DiskImage disk, GuestMemory memory, ReadOnlySpan<VirtqBuffer> buffers, ulong skip, ulong sector, Span<byte> bounce)
     {
-        int partial = 0;
+        var writer = new SectorWriter(disk, sector, bounce);
         foreach (VirtqBuffer buffer in buffers)
         {
             if (skip >= buffer.Length)
@@ -27,36 +27,11 @@ internal static class SectorTransfer
                 skip -= buffer.Length;
                 continue;
             }
-            if (!memory.TryGetSpan(buffer.Address, buffer.Length, out Span<byte> bytes))
+            if (!memory.TryGetSpan(buffer.Address, buffer.Length, out Span<byte> bytes) || !writer.TryDrain(bytes[(int)skip..]))
                 return false;
-            bytes = bytes[(int)skip..];
             skip = 0;
-            while (!bytes.IsEmpty)
-            {
-                if (partial > 0 || bytes.Length < DiskImage.SectorSize)
-                {
-                    int n = Math.Min(DiskImage.SectorSize - partial, bytes.Length);
-                    bytes[..n].CopyTo(bounce[partial..]);
-                    partial += n;
-                    bytes = bytes[n..];
-                    if (partial == DiskImage.SectorSize)
-                    {
-                        if (!disk.TryWrite(sector++, bounce))
-                            return false;
-                        partial = 0;
-                    }
-                }
-                else
-                {
-                    int whole = bytes.Length & ~(DiskImage.SectorSize - 1);
-                    if (!disk.TryWrite(sector, bytes[..whole]))
-                        return false;
-                    sector += (ulong)(whole / DiskImage.SectorSize);
-                    bytes = bytes[whole..];
-                }
-            }
         }
-        return partial == 0;
+        return writer.EndsOnSector;
     }
 
     /// <summary>
@@ -66,40 +41,15 @@ internal static class SectorTransfer
     /// </summary>
     public static bool FromDisk(DiskImage disk, GuestMemory memory, ReadOnlySpan<VirtqBuffer> buffers, ulong length, ulong sector, Span<byte> bounce)
     {
-        int bounced = 0, bounceEnd = 0;
+        var reader = new SectorReader(disk, sector, bounce);
         foreach (VirtqBuffer buffer in buffers)
         {
             if (length == 0)
                 break;
             ulong take = Math.Min(buffer.Length, length);
-            if (!memory.TryGetSpan(buffer.Address, take, out Span<byte> bytes))
+            if (!memory.TryGetSpan(buffer.Address, take, out Span<byte> bytes) || !reader.TryFill(bytes))
                 return false;
             length -= take;
-            while (!bytes.IsEmpty)
-            {
-                if (bounced < bounceEnd)
-                {
-                    int n = Math.Min(bounceEnd - bounced, bytes.Length);
-                    bounce.Slice(bounced, n).CopyTo(bytes);
-                    bounced += n;
-                    bytes = bytes[n..];
-                }
-                else if (bytes.Length >= DiskImage.SectorSize)
-                {
-                    int whole = bytes.Length & ~(DiskImage.SectorSize - 1);
-                    if (!disk.TryRead(sector, bytes[..whole]))
-                        return false;
-                    sector += (ulong)(whole / DiskImage.SectorSize);
-                    bytes = bytes[whole..];
-                }
-                else
-                {
-                    if (!disk.TryRead(sector++, bounce))
-                        return false;
-                    bounced = 0;
-                    bounceEnd = DiskImage.SectorSize;
-                }
-            }
         }
         return true;
     }
