@@ -10,7 +10,7 @@ namespace ParaVirt.Workloads;
 /// Search order: the directory given by the caller; <c>$PARAVIRT_WORKLOAD_IMAGES</c>;
 /// <c>guests/</c> next to the running program (the build copies them there for every project that
 /// references ParaVirt.Workloads); the guest projects' own build output in the source tree above the
-/// program (<c>guest-sdk/samples/Workloads/{Full,Para}/bin/{Release,Debug}/net10.0</c>, newest first).
+/// program (<c>src/ParaVirt.Workloads.Guest/{Full,Para}/bin/{Release,Debug}/net10.0</c>, newest first).
 /// </summary>
 /// <example><code>
 /// string path = WorkloadImages.Find(VirtualizationMode.Para);   // .../guests/Workloads.Para.pvimg
@@ -52,11 +52,11 @@ public static class WorkloadImages
         string project = mode == VirtualizationMode.Full ? "Full" : "Para";
         for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            string samples = Path.Combine(dir.FullName, "guest-sdk", "samples", "Workloads", project, "bin");
-            if (!Directory.Exists(samples))
+            string built = Path.Combine(dir.FullName, "src", "ParaVirt.Workloads.Guest", project, "bin");
+            if (!Directory.Exists(built))
                 continue;
-            string release = Path.Combine(samples, "Release", "net10.0", name);
-            string debug = Path.Combine(samples, "Debug", "net10.0", name);
+            string release = Path.Combine(built, "Release", "net10.0", name);
+            string debug = Path.Combine(built, "Debug", "net10.0", name);
             bool releaseNewer = File.Exists(release) && (!File.Exists(debug) || File.GetLastWriteTimeUtc(release) >= File.GetLastWriteTimeUtc(debug));
             yield return releaseNewer ? release : debug;
             yield return releaseNewer ? debug : release;

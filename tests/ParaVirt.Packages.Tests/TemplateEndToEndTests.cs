@@ -46,7 +46,7 @@ public sealed class TemplateEndToEndTests
     public void PackInstallTheToolAndTheTemplates()
     {
         _watch.Start();
-        string repository = FindRepository();
+        string repository = Repository.Find();
         _root = Directory.CreateTempSubdirectory("paravirt-e2e-").FullName;
         _packages = Path.Combine(_root, "packages");
         _work = Path.Combine(_root, "work");
@@ -234,14 +234,6 @@ public sealed class TemplateEndToEndTests
     {
         using var reader = new StreamReader(archive.GetEntry(entry)!.Open());
         return reader.ReadToEnd();
-    }
-
-    private static string FindRepository()
-    {
-        for (DirectoryInfo? d = new(TestContext.CurrentContext.TestDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "ParaVirt.Packages.slnf")))
-                return d.FullName;
-        throw new InvalidOperationException("the repository (ParaVirt.Packages.slnf) is not above the test directory");
     }
 
     /// <summary>The enabled sources of `dotnet nuget list source` outside any repository (the user's and machine's NuGet.Config).</summary>

@@ -2,7 +2,7 @@ namespace ParaVirt.Workloads;
 
 /// <summary>
 /// The contract between the workloads guest and the host's runner, compiled into both (the host
-/// owns it in src/ParaVirt.Workloads/Protocol; guest-sdk/samples/Workloads links the source): the
+/// owns it in src/ParaVirt.Workloads/Protocol; src/ParaVirt.Workloads.Guest links the source): the
 /// measurement hypercalls, the guest's exit codes, the request size of the block workloads and the
 /// console workload's byte stream.
 /// </summary>
