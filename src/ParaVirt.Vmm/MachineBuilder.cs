@@ -8,6 +8,7 @@ using ParaVirt.Core.Machine;
 using ParaVirt.Core.Memory;
 using ParaVirt.Core.Storage;
 using ParaVirt.Cpu;
+using ParaVirt.Abi.Legacy;
 using ParaVirt.Abi.Nvme;
 using ParaVirt.Devices.Emulated;
 using ParaVirt.Devices.Emulated.Nvme;
@@ -234,11 +235,15 @@ public sealed class MachineBuilder
                 cpu = CpuVirtualization.Attach(vm, mode, clock, legacy?.Pit, legacy?.Rtc);
                 if (diskInterface == DiskInterface.VirtioBlkAsync)
                     AttachAsyncQueue(virtio!, vm, cpu);
+                // Device interrupt lines into CPU virtualization (full mode: vector 0x20 + line
+                // through the guest's virtual IDT, when the guest has interrupts on). Not event
+                // sources: both devices complete inside the guest's own access, so their line is
+                // already pending when the guest halts; a halt with nothing pending stays a dead end.
+                VirtualCpu lines = cpu;
                 if (nvme is not null)
-                {
-                    VirtualCpu lines = cpu;
                     nvme.InterruptRequested = () => lines.Raise(NvmeRegisters.InterruptLine);
-                }
+                if (legacy?.Disk is { } ata)
+                    ata.InterruptLineRaised = () => lines.Raise(AtaRegisters.InterruptLine);
                 if (mode == VirtualizationMode.Full)
                     ShadowPaging.TryAttach(vm, cpu); // the guest's own page tables, shadowed (docs/memory-virtualization.md)
                 // Para mode's direct paging, where the engine can control the guest's paging.

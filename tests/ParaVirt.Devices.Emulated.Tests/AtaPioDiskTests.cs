@@ -343,6 +343,53 @@ public sealed class AtaPioDiskTests
     }
 
     [Test]
+    public void EachRisingEdgeOfIrq14IsReportedOnce()
+    {
+        int raised = 0;
+        _disk.InterruptLineRaised = () => raised++;
+        _io.Out8(Control, 0x00);
+        Issue(0xE7); // FLUSH CACHE completes at once with INTRQ: a rising edge
+        Assert.That(raised, Is.EqualTo(1));
+        _ = _io.In8(Control); // Alternate Status leaves INTRQ (and the line) up: no new edge
+        _io.Out8(LbaLow, 1);
+        Assert.That(raised, Is.EqualTo(1));
+        _ = _io.In8(Status); // acknowledged: the line falls
+        Assert.That(_disk.IrqAsserted, Is.False);
+        Issue(0xE7);
+        Assert.That(raised, Is.EqualTo(2), "the next completion is a new edge");
+        Assert.That(_disk.InterruptEdges, Is.EqualTo(2));
+    }
+
+    [Test]
+    public void NoEdgeWhileNienMasksTheLine_OneWhenItIsCleared()
+    {
+        int raised = 0;
+        _disk.InterruptLineRaised = () => raised++;
+        _io.Out8(Control, 0x02);
+        Issue(0xE7);
+        Assert.That(raised, Is.Zero, "nIEN set: INTRQ does not reach IRQ14");
+        _io.Out8(Control, 0x00);
+        Assert.That(raised, Is.EqualTo(1), "clearing nIEN with INTRQ pending raises the line");
+        _ = _io.In8(Status);
+        _io.Out8(Control, 0x02);
+        _io.Out8(Control, 0x00);
+        Assert.That(raised, Is.EqualTo(1), "nothing pending: no edge");
+    }
+
+    [Test]
+    public void SelectingTheAbsentDeviceDropsTheLineAndReselectingRaisesIt()
+    {
+        int raised = 0;
+        _disk.InterruptLineRaised = () => raised++;
+        _io.Out8(Control, 0x00);
+        Issue(0xE7);
+        _io.Out8(Device, 0xF0); // device 1: INTRQ is not driven
+        Assert.That(_disk.IrqAsserted, Is.False);
+        _io.Out8(Device, 0xE0);
+        Assert.That(raised, Is.EqualTo(2), "INTRQ still pending when device 0 is selected again");
+    }
+
+    [Test]
     public void ChsAddressingUsesTheTranslation()
     {
         byte[] pattern = Pattern(1, 5);

@@ -3,11 +3,13 @@ using ParaVirt.Abi.Legacy;
 namespace ParaVirt.Guest.Drivers;
 
 /// <summary>
-/// A polled IDE bus-master DMA driver (the PIIX programming model) for the primary master: 28-bit
+/// An IDE bus-master DMA driver (the PIIX programming model) for the primary master: 28-bit
 /// LBA, one READ DMA / WRITE DMA command per request of 1 to <see cref="MaxSectorsPerCommand"/>
 /// sectors, the data described by a PRD table in guest memory. Identification and probing are
-/// <see cref="AtaPioDriver"/>'s (IDENTIFY must report DMA); interrupts stay off (nIEN) and the driver
-/// polls, as libata does for a polled DMA command.
+/// <see cref="AtaPioDriver"/>'s (IDENTIFY must report DMA). Completion by polling Status with
+/// interrupts off (nIEN), as libata does for a polled DMA command, or (full flavour,
+/// <c>Initialize(interrupts: true)</c>) by IRQ14 through the virtual IDT, as libata's
+/// <c>ata_bmdma_interrupt</c> path does.
 /// </summary>
 /// <remarks>
 /// <para><b>Per request</b> (the exits in full mode, each one port access):
@@ -21,6 +23,11 @@ namespace ParaVirt.Guest.Drivers;
 /// Bus Master Status read on success (the drive's ERR/DF and BSY/DRQ say everything: a table too
 /// short leaves the drive waiting, a bus error ends the command with ERR); on failure the driver reads
 /// Error and Bus Master Status for <see cref="LastError"/> and <see cref="LastBusMasterStatus"/>.</para>
+/// <para><b>With interrupts</b> nIEN is cleared once and each request sleeps after Start in
+/// <see cref="Events.WaitForInterrupt"/> until IRQ14 arrives (the sti, the hlt where it is
+/// delivered, the handler's sti/iretq and the cli after it: 4 exits), then reads Status (which
+/// acknowledges INTRQ) and writes Stop as above: 13 exits per request, the price of an interrupt
+/// when every interrupt-flag change traps.</para>
 /// <para><b>Buffers</b> are identity mapped (guest virtual = physical); a region must not cross a
 /// 64 KiB boundary, so a buffer that does is described by two entries.</para>
 /// <para><b>Ordering.</b> The PRD entries are plain stores; the port writes that follow are calls
@@ -48,6 +55,10 @@ public sealed unsafe class IdeDmaDriver
 
     private readonly AtaPioDriver _ata = new();
     private uint* _table; // two PRD entries, 8 bytes each, in one page (never across 64 KiB)
+    private bool _interrupts;
+
+    /// <summary>Whether requests complete by IRQ14 (<c>Initialize(interrupts: true)</c>) rather than by polling Status.</summary>
+    public bool UsesInterrupts => _interrupts;
 
     /// <summary>Sectors on the disk (IDENTIFY words 60-61).</summary>
     public uint SectorCount => _ata.SectorCount;
@@ -63,11 +74,16 @@ public sealed unsafe class IdeDmaDriver
 
     /// <summary>
     /// IDENTIFY (through <see cref="AtaPioDriver.Initialize"/>), checks DMA support, places the PRD
-    /// table, programs its address once and clears the bus master's Error and Interrupt bits. Returns
-    /// 0 or a negative status.
+    /// table, programs its address once and clears the bus master's Error and Interrupt bits. With
+    /// <paramref name="interrupts"/> (full flavour only) it installs the virtual IDT and clears nIEN,
+    /// so each request completes by IRQ14. Returns 0 or a negative status.
     /// </summary>
-    public int Initialize()
+    public int Initialize(bool interrupts = false)
     {
+#if PARAVIRT_PARA
+        if (interrupts)
+            return DriverStatus.Unsupported; // para mode has event channels, not IRQ lines
+#endif
         int s = _ata.Initialize();
         if (s < 0)
             return s;
@@ -78,6 +94,16 @@ public sealed unsafe class IdeDmaDriver
         Recover();
         if (Cpu.InDword(BmTable) != (uint)(ulong)_table)
             return DriverStatus.NoDevice; // no bus master behind these ports
+        _interrupts = interrupts; // para flavour: false here (refused above)
+#if !PARAVIRT_PARA
+        if (interrupts)
+        {
+            Events.Install();
+            Cpu.InByte(StatusCommand);                    // INTRQ acknowledged first: clearing nIEN must not raise a stale edge
+            Cpu.OutByte(AtaRegisters.DeviceControl, 0);   // nIEN clear: from now INTRQ drives IRQ14
+            Events.TakeChannel(AtaRegisters.InterruptLine); // nothing delivered before counts
+        }
+#endif
         return DriverStatus.Ok;
     }
 
@@ -133,6 +159,10 @@ public sealed unsafe class IdeDmaDriver
         Cpu.OutByte(LbaHigh, (byte)(lba >> 16));
         Cpu.OutByte(StatusCommand, command);
         Cpu.OutByte(BmCommand, (byte)(direction | IdeBusMasterRegisters.CommandStart));
+#if !PARAVIRT_PARA
+        if (_interrupts)
+            Events.WaitForInterrupt(AtaRegisters.InterruptLine); // then Status below acknowledges INTRQ
+#endif
         int s = WaitDone();
         Cpu.OutByte(BmCommand, direction); // Stop: the next Start must be a 0-to-1 transition
         return s;

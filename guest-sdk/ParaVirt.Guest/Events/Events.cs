@@ -22,7 +22,7 @@ public static unsafe class Events
     private static bool s_installed;
     private static ulong s_timerEvents;
     private static ulong s_otherEvents;
-    private static ulong s_deviceChannels; // device channels taken from the page and not yet claimed by TakeChannel
+    private static ulong s_deviceChannels; // para: device channels taken from the page; full: IRQ lines delivered; not yet claimed by TakeChannel
 #if !PARAVIRT_PARA
     private static byte* s_idt;
 #endif
@@ -79,9 +79,14 @@ public static unsafe class Events
     private static void OnInterrupt(ulong vector)
     {
         if (vector == FirstVector)
+        {
             s_timerEvents++;
-        else
-            s_otherEvents++;
+            return;
+        }
+        s_otherEvents++;
+        // Invariant: this handler runs with interrupts off (interrupt gates) and TakeChannel's
+        // read-clear runs with interrupts off too, so neither can interleave with the other.
+        s_deviceChannels |= 1UL << (int)((vector - FirstVector) & 63);
     }
 
     [System.Runtime.InteropServices.UnmanagedCallersOnly]
@@ -111,7 +116,9 @@ public static unsafe class Events
     /// and forgets it. Takes every pending event from the shared-info page first (as
     /// <see cref="DispatchPending"/>, with events masked meanwhile), so a block in
     /// <see cref="SchedOp.Block"/> that follows does not return at once for an event already seen.
-    /// No exit. Full: false.
+    /// No exit. Full: whether IRQ line <paramref name="channel"/> (vector 0x20 + line) was delivered
+    /// since the last call, and forgets it; call it with interrupts off (the kernel's normal state
+    /// between waits). No exit.
     /// </summary>
     public static bool TakeChannel(uint channel)
     {
@@ -126,7 +133,36 @@ public static unsafe class Events
         s->EventMask = mask;
         return raised;
 #else
-        return false;
+        ulong bit = 1UL << (int)(channel & 63);
+        bool raised = (s_deviceChannels & bit) != 0;
+        s_deviceChannels &= ~bit;
+        return raised;
 #endif
     }
+
+#if !PARAVIRT_PARA
+    /// <summary>
+    /// Full: sleeps until IRQ line <paramref name="line"/> has been delivered through the virtual IDT
+    /// (at once if it was delivered since the last <see cref="TakeChannel"/>), as a kernel's idle
+    /// loop does: interrupts off for the check, <c>sti; hlt</c> to sleep (the sti shadow covers the
+    /// hlt, so an interrupt cannot slip in between), interrupts off again after the handler ran.
+    /// Call it with interrupts off; it returns with them off. Costs, when it sleeps: the sti and the
+    /// hlt (2 exits, the interrupt is delivered at the hlt), the handler's <c>sti; iretq</c> (1) and
+    /// the cli after it (1). A line nothing will raise ends the VM (the host stops a hlt that nothing
+    /// can wake) rather than hanging it.
+    /// </summary>
+    /// <example><code>
+    /// Cpu.OutByte(IdeBusMasterRegisters.Command, start);   // the device completes and raises IRQ14
+    /// Events.WaitForInterrupt(AtaRegisters.InterruptLine);
+    /// </code></example>
+    public static void WaitForInterrupt(uint line)
+    {
+        Install();
+        while (!TakeChannel(line))
+        {
+            Timer.SafeHalt();
+            Cpu.DisableInterrupts();
+        }
+    }
+#endif
 }

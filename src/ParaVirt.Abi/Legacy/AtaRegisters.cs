@@ -17,6 +17,9 @@ public static class AtaRegisters
     /// <summary>Ports in the command block.</summary>
     public const int CommandBlockLength = 8;
 
+    /// <summary>The primary channel's interrupt line, IRQ14 (full mode: vector 0x20 + 14 = 0x2E).</summary>
+    public const int InterruptLine = 14;
+
     /// <summary>Data (16-bit PIO transfers).</summary>
     public const ushort Data = CommandBlockBase + 0;
 

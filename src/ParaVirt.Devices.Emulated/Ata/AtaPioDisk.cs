@@ -37,7 +37,10 @@ namespace ParaVirt.Devices.Emulated.Ata;
 /// block, LBA (in LBA mode) holds the last sector transferred and Sector Count the sectors left.</para>
 /// <para><b>Interrupts.</b> <see cref="InterruptPending"/> is the device's INTRQ, cleared by a read
 /// of the Status register (not Alternate Status) or by a new command; <see cref="IrqAsserted"/> is
-/// the IRQ14 line: INTRQ with nIEN clear and device 0 selected.</para>
+/// the IRQ14 line: INTRQ with nIEN clear and device 0 selected. The PC's interrupt controller
+/// sees IRQ14 edge-triggered: <see cref="InterruptLineRaised"/> is called on each rising edge of
+/// the line (a completion with nIEN clear, or nIEN cleared while INTRQ is pending), on the thread
+/// of the access that caused it; the machine builder turns it into the guest's vector 0x2E.</para>
 /// <para><b>Hostile sequences</b> (details in docs/emulated-devices.md):
 /// a data read with no PIO-in transfer pending returns 0 and changes nothing (as QEMU does; ATA calls
 /// it indeterminate); a data write with no PIO-out transfer is dropped.
@@ -85,6 +88,7 @@ public sealed class AtaPioDisk : IBusDevice
     private AtaGeometry _geometry;
 
     private byte _features, _error, _sectorCount, _lbaLow, _lbaMid, _lbaHigh, _device, _status, _control;
+    private bool _line; // IrqAsserted as last reported to InterruptLineRaised
     private bool _interrupt, _inReset, _readsFromDisk, _lbaMode, _dmaToMemory;
     private IdeBusMaster? _busMaster;
     private TransferKind _transfer;
@@ -138,6 +142,30 @@ public sealed class AtaPioDisk : IBusDevice
     /// <summary>The IRQ14 line: <see cref="InterruptPending"/> while nIEN is clear and device 0 is selected.</summary>
     public bool IrqAsserted => _interrupt && (_control & ControlNoInterrupt) == 0 && (_device & DeviceSelectBit) == 0 && !_inReset;
 
+    /// <summary>
+    /// Called on each rising edge of <see cref="IrqAsserted"/> (IRQ14 is edge-triggered on the PC),
+    /// on the thread of the access that raised it. Null: nobody listens (a polled platform).
+    /// </summary>
+    /// <example><code>
+    /// disk.InterruptLineRaised = () =&gt; cpu.Raise(AtaRegisters.InterruptLine);   // vector 0x2E
+    /// </code></example>
+    public Action? InterruptLineRaised { get; set; }
+
+    /// <summary>Rising edges of <see cref="IrqAsserted"/> seen so far.</summary>
+    public long InterruptEdges { get; private set; }
+
+    /// <summary>Recomputes the line after anything that may change it; reports a rising edge.</summary>
+    private void UpdateLine()
+    {
+        bool now = IrqAsserted;
+        if (now && !_line)
+        {
+            InterruptEdges++;
+            InterruptLineRaised?.Invoke();
+        }
+        _line = now;
+    }
+
     /// <inheritdoc/>
     public void Read(ulong offset, Span<byte> data)
     {
@@ -145,10 +173,12 @@ public sealed class AtaPioDisk : IBusDevice
         if (offset == 0)
         {
             ReadData(data);
+            UpdateLine(); // a block boundary raises INTRQ
             return;
         }
         for (int i = 0; i < data.Length; i++)
             data[i] = ReadRegister((int)offset + i);
+        UpdateLine(); // a Status read lowers it
     }
 
     /// <inheritdoc/>
@@ -158,10 +188,12 @@ public sealed class AtaPioDisk : IBusDevice
         if (offset == 0)
         {
             WriteData(data);
+            UpdateLine();
             return;
         }
         for (int i = 0; i < data.Length; i++)
             WriteRegister((int)offset + i, data[i]);
+        UpdateLine(); // a command completes (or clears INTRQ), a device select gates the line
     }
 
     private bool Device1Selected => (_device & DeviceSelectBit) != 0;
@@ -205,6 +237,7 @@ public sealed class AtaPioDisk : IBusDevice
     {
         _interrupt = true;
         _busMaster?.OnDriveInterrupt();
+        UpdateLine(); // also reached from the bus master's Start, outside this device's accesses
     }
 
     internal byte ReadAlternateStatus()
@@ -232,6 +265,7 @@ public sealed class AtaPioDisk : IBusDevice
             _inReset = false;
             SetSignature();
         }
+        UpdateLine(); // clearing nIEN with INTRQ pending is a rising edge
     }
 
     private void SetSignature()
