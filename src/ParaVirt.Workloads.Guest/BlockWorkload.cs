@@ -45,7 +45,7 @@ internal static unsafe class BlockWorkload
             case GuestDisk.VirtioBlk:
                 return RunVirtioBlk(write, random, queueDepth, operations, VirtioTransportMode.Hypercall);
             case GuestDisk.VirtioBlkAsync:
-                return RunVirtioBlk(write, random, queueDepth, operations, VirtioTransportOption.AsyncWait(Guest.StartInfo));
+                return RunVirtioBlk(write, random, queueDepth, operations, WaitOption.AsyncWait(Guest.StartInfo));
 #endif
             default:
                 Console.Write("workloads: this build does not drive the disk '");
@@ -63,7 +63,7 @@ internal static unsafe class BlockWorkload
         long badSectors = 0;
         ulong firstBad = 0;
         var disk = new FullModeDisk(kind);
-        int s = disk.Initialize();
+        int s = disk.Initialize(interrupts: WaitOption.Sleeps(Guest.StartInfo));
         if (s < 0)
             return Report.Failure(kind == GuestDisk.IdeDma ? "ide-dma init" : "ata init", s, WorkloadProtocol.ExitDeviceInitFailed);
         if ((ulong)operations * WorkloadProtocol.SectorsPerRequest > disk.SectorCount)

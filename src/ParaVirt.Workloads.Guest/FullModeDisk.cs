@@ -18,7 +18,8 @@ internal sealed unsafe class FullModeDisk
     /// <summary>The device's short name for failure messages.</summary>
     public string Name => _kind == GuestDisk.IdeDma ? "ide-dma" : "ata";
 
-    public int Initialize()
+    /// <summary>Brings the driver up; <paramref name="interrupts"/> makes IDE DMA complete by IRQ14 (ATA PIO completes inside its data accesses and ignores it).</summary>
+    public int Initialize(bool interrupts = false)
     {
         switch (_kind)
         {
@@ -27,7 +28,7 @@ internal sealed unsafe class FullModeDisk
                 return _pio.Initialize();
             case GuestDisk.IdeDma:
                 _dma = new IdeDmaDriver();
-                return _dma.Initialize();
+                return _dma.Initialize(interrupts);
             default:
                 return DriverStatus.Unsupported;
         }

@@ -11,14 +11,15 @@ namespace Workloads;
 /// <c>disk=nvme</c> (full mode): the NVMe driver with up to <c>queueDepth</c> 4 KiB requests per
 /// batch (<see cref="NvmeDriver.QueueDepth"/> at most), one SQ tail doorbell per batch and one CQ
 /// head doorbell after its completions are reaped: two MMIO exits per batch (per 32 requests at
-/// queue depth 32, per request at queue depth 1).
+/// queue depth 32, per request at queue depth 1). With <c>wait=block</c> the driver sleeps until
+/// the controller's interrupt instead of polling the phase tag (<see cref="NvmeDriver"/>).
 /// </summary>
 internal static unsafe class NvmeBlockWorkload
 {
     public static int Run(bool write, bool random, int queueDepth, long operations)
     {
         byte* buffers = (byte*)Virtqueue.AllocatePages((ulong)NvmeDriver.QueueDepth * WorkloadProtocol.BlockRequestBytes);
-        int s = NvmeDriver.Open(out NvmeDriver disk);
+        int s = NvmeDriver.Open(out NvmeDriver disk, interrupts: WaitOption.Sleeps(Guest.StartInfo));
         if (s < 0)
         {
             ReportController(disk);

@@ -49,8 +49,8 @@ internal static unsafe class WorkloadCommandLine
             if (i == start)
                 break;
             var word = new ReadOnlySpan<byte>(text + start, i - start);
-            if (Is(word, VirtioTransportOption.WaitBlock) || Is(word, VirtioTransportOption.WaitPoll))
-                continue; // how the asynchronous virtio transport waits (VirtioTransportOption)
+            if (Is(word, WaitOption.WaitBlock) || Is(word, WaitOption.WaitPoll))
+                continue; // how an asynchronous device is waited for (WaitOption)
             if (!StartsWith(word, ParaVirt.Workloads.DiskWireName.Prefix) || word.Length == ParaVirt.Workloads.DiskWireName.Prefix.Length)
                 return false;
             disk = word.Slice(ParaVirt.Workloads.DiskWireName.Prefix.Length);

@@ -49,6 +49,13 @@ public static class DiskDevices
     /// <summary>Whether <paramref name="disk"/> keeps several requests in flight (queues or rings); ATA PIO and IDE DMA run one command at a time.</summary>
     public static bool HasQueue(DiskInterface disk) => disk is not (DiskInterface.AtaPio or DiskInterface.IdeDma);
 
+    /// <summary>
+    /// Whether <paramref name="disk"/> finishes a request after the exit that submitted it, so its
+    /// driver can wait by polling or asleep until an interrupt or event (<see cref="DiskCompletion"/>):
+    /// IDE DMA (IRQ14), NVMe (its pin), virtio-blk on the asynchronous transport (its event channel).
+    /// </summary>
+    public static bool CompletesAsynchronously(DiskInterface disk) => disk is DiskInterface.IdeDma or DiskInterface.Nvme or DiskInterface.VirtioBlkAsync;
+
     /// <summary>The disks of <paramref name="mode"/> in ladder order (a device that is not built yet makes <see cref="MachineBuilder.Build"/> throw <see cref="NotSupportedException"/>).</summary>
     public static IReadOnlyList<DiskInterface> Of(VirtualizationMode mode) => mode == VirtualizationMode.Full ? FullDisks : ParaDisks;
 }

@@ -40,6 +40,9 @@ public sealed record WorkloadResult(
     /// <summary>The disk device the workload ran on (<see cref="DiskWireName"/>: "ata-pio", "ide-dma", ...), or null for a workload that does not use the disk.</summary>
     public string? Device { get; init; }
 
+    /// <summary>How the guest waited for the disk, or null for a workload that does not use the disk.</summary>
+    public DiskCompletion? Completion { get; init; }
+
     /// <summary>Exits per operation.</summary>
     public double ExitsPerOperation => Operations == 0 ? 0 : (double)Exits / Operations;
 

@@ -28,6 +28,13 @@ public sealed class WorkloadRunOptions
     /// </summary>
     public ParaVirt.Vmm.DiskInterface? DiskInterface { get; init; }
 
+    /// <summary>
+    /// How the guest waits for its disk (<see cref="DiskCompletion"/>); <see cref="DiskCompletion.Interrupt"/>
+    /// needs a device that <see cref="DiskDevices.CompletesAsynchronously"/>. Ignored by workloads
+    /// without a disk.
+    /// </summary>
+    public DiskCompletion Completion { get; init; }
+
     /// <summary>Keep a temporary disk file instead of deleting it (its path is in the result's failure text only when it failed).</summary>
     public bool KeepDisk { get; init; }
 

@@ -14,7 +14,7 @@ namespace ParaVirt.Workloads;
 /// <summary>
 /// Runs one workload in one mode on an engine (by name, <see cref="Engines.Default"/> unless given)
 /// and measures it: builds the machine with <see cref="MachineBuilder"/> (the mode's platform over a disk file,
-/// CPU virtualization, the mode's image with the command line <c>"&lt;workload&gt; &lt;operations&gt; disk=&lt;device&gt;"</c>),
+/// CPU virtualization, the mode's image with the command line <c>"&lt;workload&gt; &lt;operations&gt; disk=&lt;device&gt; [wait=block]"</c>),
 /// adds the measurement markers, runs it, drains the console, checks the outcome and cleans up its
 /// temporary files.
 /// </summary>
@@ -49,6 +49,7 @@ public sealed class WorkloadRunner
     /// <exception cref="WorkloadException">The image is missing or invalid, or the disk file cannot be prepared.</exception>
     /// <exception cref="InvalidOperationException"><see cref="WorkloadRunOptions.DiskInterface"/> is a device of the other mode.</exception>
     /// <exception cref="NotSupportedException"><see cref="WorkloadRunOptions.DiskInterface"/> is not built yet.</exception>
+    /// <exception cref="ArgumentException"><see cref="DiskCompletion.Interrupt"/> on a disk workload whose device completes inside the submitting exit.</exception>
     public WorkloadResult Run(WorkloadDefinition workload, VirtualizationMode mode, WorkloadRunOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(workload);
@@ -56,6 +57,9 @@ public sealed class WorkloadRunner
         long operations = options.Operations ?? (options.Quick ? workload.QuickOperations : workload.Operations);
         if (operations <= 0)
             throw new WorkloadException($"{workload.Name}: the operation count must be positive, not {operations}");
+        if (options.Completion == DiskCompletion.Interrupt && workload.Disk != WorkloadDisk.None
+            && !DiskDevices.CompletesAsynchronously(options.DiskInterface ?? DiskInterfaces.DefaultFor(mode)))
+            throw new ArgumentException($"{DiskDevices.WireName(options.DiskInterface ?? DiskInterfaces.DefaultFor(mode))} completes inside the exit that submits: it has no interrupt completion", nameof(options));
 
         string imagePath = options.ImagePath ?? WorkloadImages.Find(mode, options.ImageDirectory);
         PvImage image;
@@ -104,7 +108,7 @@ public sealed class WorkloadRunner
                     .WithMode(mode)
                     .WithConsole(pipe.Writer)
                     .WithDisk(disk, diskInterface)
-                    .WithCommandLine(Encoding.ASCII.GetBytes($"{workload.Name} {operations} {DiskWireName.Prefix}{DiskDevices.WireName(diskInterface)}"))
+                    .WithCommandLine(Encoding.ASCII.GetBytes($"{workload.Name} {operations} {DiskWireName.Prefix}{DiskDevices.WireName(diskInterface)}{(options.Completion == DiskCompletion.Interrupt ? " " + DiskWireName.WaitBlock : "")}"))
                     .WithImage(image)
                     .Build();
             }
@@ -148,6 +152,7 @@ public sealed class WorkloadRunner
             ConsoleTail = sink.Tail,
             HostLimitation = limitation,
             Device = workload.Disk == WorkloadDisk.None ? null : DiskDevices.WireName(diskInterface),
+            Completion = workload.Disk == WorkloadDisk.None ? null : options.Completion,
         };
     }
 

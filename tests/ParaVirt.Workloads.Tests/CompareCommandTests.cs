@@ -35,6 +35,7 @@ public sealed class CompareCommandTests
     [TestCase(new[] { "--json" }, "option '--json' needs a value")]
     [TestCase(new[] { "--quick=yes" }, "option '--quick' takes no value")]
     [TestCase(new[] { "extra" }, "unexpected argument 'extra'")]
+    [TestCase(new[] { "--completion", "sometimes" }, "--completion takes poll, interrupt or both, not 'sometimes'")]
     public void A_bad_command_line_is_one_line_and_exit_code_2(string[] args, string message)
     {
         (int code, string stdout, string stderr) = Invoke(args);
@@ -119,9 +120,11 @@ public sealed class CompareCommandTests
             {
                 Assert.That(r.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[]
                 {
-                    "workload", "mode", "device", "operations", "operationUnit", "exits", "exitsByReason", "seconds", "nsPerOp", "bytesPerSecond", "verified", "hostLimitation",
+                    "workload", "mode", "device", "completion", "operations", "operationUnit", "exits", "exitsByReason", "seconds", "nsPerOp", "bytesPerSecond", "verified", "hostLimitation",
                 }));
                 Assert.That(r.GetProperty("verified").GetBoolean(), Is.True);
+                Assert.That(r.GetProperty("completion").ValueKind == JsonValueKind.Null ? null : r.GetProperty("completion").GetString(),
+                    Is.EqualTo(r.GetProperty("device").ValueKind == JsonValueKind.Null ? null : "poll"), "polling by default; null without a disk");
                 long exits = r.GetProperty("exits").GetInt64();
                 long sum = r.GetProperty("exitsByReason").EnumerateObject().Sum(p => p.Value.GetInt64());
                 Assert.That(sum, Is.EqualTo(exits));
@@ -136,6 +139,45 @@ public sealed class CompareCommandTests
         {
             File.Delete(json);
         }
+    }
+
+    [Test]
+    public void Completion_both_adds_an_interrupt_row_for_each_device_that_completes_after_its_exit()
+    {
+        if (!WorkloadRunner.IsAvailable(out string reason))
+            Assert.Ignore($"KVM is not usable here: {reason}");
+        string json = Path.Combine(Path.GetTempPath(), $"paravirt-compare-{Guid.NewGuid():N}.json");
+        try
+        {
+            (int code, string stdout, string stderr) = Invoke("--operations", "64", "--workload", "blk-randread-qd32", "--completion", "both", "--json", json);
+            Assert.That(code, Is.Zero, stderr);
+            Assert.That(stdout, Does.Contain("ide-dma+irq").And.Contain("nvme+irq").And.Contain("virtio-blk-async+event"));
+
+            using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(json));
+            var rows = doc.RootElement.GetProperty("results").EnumerateArray()
+                .Select(r => (r.GetProperty("mode").GetString(), r.GetProperty("device").GetString(), r.GetProperty("completion").GetString())).ToArray();
+            Assert.That(rows, Is.EqualTo(new (string?, string?, string?)[]
+            {
+                ("full", "ata-pio", "poll"), ("full", "ide-dma", "poll"), ("full", "ide-dma", "interrupt"), ("full", "nvme", "poll"), ("full", "nvme", "interrupt"),
+                ("para", "virtio-blk", "poll"), ("para", "virtio-blk-async", "poll"), ("para", "virtio-blk-async", "interrupt"),
+            }));
+            // Full-mode interrupt rows sleep in sti; hlt: traps the polled rows do not have.
+            JsonElement nvmeIrq = doc.RootElement.GetProperty("results")[4];
+            Assert.That(nvmeIrq.GetProperty("exitsByReason").GetProperty("Trap").GetInt64(), Is.EqualTo(HostFacts.InterruptWaitTraps * 2), "64 requests at QD32: two batches, one sleep each");
+        }
+        finally
+        {
+            File.Delete(json);
+        }
+    }
+
+    [Test]
+    public void Completion_is_refused_with_a_user_image_pair()
+    {
+        (int code, _, string stderr) = Invoke("--full-image", "/nonexistent/a.pvimg", "--para-image", "/nonexistent/b.pvimg", "--workload", "x", "--completion", "interrupt");
+        Assert.That(code, Is.EqualTo(ExitCodes.Usage), stderr);
+        Assert.That(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries), Has.Length.EqualTo(1));
+        Assert.That(stderr, Does.Contain("--completion needs the workloads guest"));
     }
 
     /// <summary>The disks of <paramref name="mode"/> that MachineBuilder can attach today, by wire name.</summary>

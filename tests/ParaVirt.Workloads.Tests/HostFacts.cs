@@ -28,4 +28,11 @@ public static class HostFacts
     /// transition). No string I/O, so nothing depends on how this host's KVM splits it: 9.
     /// </summary>
     public static long IdeDmaExitsPerRequest => IdeDmaTaskfileWrites + 1 + 1 + 1;
+
+    /// <summary>
+    /// Trap exits of one wait for a device interrupt in full mode (<c>Events.WaitForInterrupt</c>):
+    /// the sti and the hlt of <c>sti; hlt</c> (the IRQ raised inside the device's exit is delivered at
+    /// the hlt), the handler's <c>sti; iretq</c> (one trap, emulated together), and the cli after it: 4.
+    /// </summary>
+    public const long InterruptWaitTraps = 4;
 }

@@ -14,7 +14,7 @@ public abstract class KvmWorkloadFixture
             Assert.Ignore($"KVM is not usable here: {reason}");
     }
 
-    protected static WorkloadResult Run(WorkloadDefinition workload, VirtualizationMode mode, long? operations = null, string? diskPath = null, ParaVirt.Vmm.DiskInterface? disk = null)
+    protected static WorkloadResult Run(WorkloadDefinition workload, VirtualizationMode mode, long? operations = null, string? diskPath = null, ParaVirt.Vmm.DiskInterface? disk = null, DiskCompletion completion = DiskCompletion.Poll)
     {
         WorkloadResult result = Runner.Run(workload, mode, new WorkloadRunOptions
         {
@@ -22,9 +22,10 @@ public abstract class KvmWorkloadFixture
             Operations = operations,
             DiskPath = diskPath,
             DiskInterface = disk,
+            Completion = completion,
             Timeout = TimeSpan.FromMinutes(2),
         });
-        TestContext.Out.WriteLine($"{result.Workload} {result.Mode} {result.Device}: {result.Operations} ops, {result.Exits} exits ({string.Join(", ", result.ExitsByReason)}), {result.NsPerOp:F0} ns/op, verified {result.Verified} {result.Failure}");
+        TestContext.Out.WriteLine($"{result.Workload} {result.Mode} {result.Device} {result.Completion}: {result.Operations} ops, {result.Exits} exits ({string.Join(", ", result.ExitsByReason)}), {result.NsPerOp:F0} ns/op, verified {result.Verified} {result.Failure}");
         return result;
     }
 

@@ -21,6 +21,7 @@ internal static class CompareCommand
 {
     public static readonly string Help = $"""
         usage: paravirt compare [--workload NAME]... [--quick] [--operations N] [--engine NAME]
+                                [--completion poll|interrupt|both]
                                 [--full-image A.pvimg --para-image B.pvimg]
                                 [--json FILE] [--markdown FILE] [--plot FILE.png|FILE.svg]
 
@@ -37,6 +38,11 @@ internal static class CompareCommand
           --quick           fewer operations per workload (seconds in total)
           --operations N    exactly N operations per workload (1 to 1000000000)
           --engine NAME     the engine (default {Engines.Default}; engines: {string.Join(", ", Engines.Names)})
+          --completion poll|interrupt|both
+                            how block workloads wait for a device that completes after the
+                            submitting exit (ide-dma, nvme, virtio-blk-async): poll (default), or
+                            asleep until its interrupt (full: IRQ through the virtual IDT, row
+                            "+irq"; para: SchedOp(block) until the event, row "+event"), or both
           --full-image A.pvimg, --para-image B.pvimg
                             measure your own image pair instead of the workloads guest: both
                             images, and at least one --workload (any one-word name: the guest
@@ -56,7 +62,7 @@ internal static class CompareCommand
     public static int Run(IReadOnlyList<string> args)
     {
         Arguments parsed = Arguments.Parse("compare", args,
-            valued: ["--workload", "--json", EngineOption.Flag, "--operations", "--full-image", "--para-image", CompareOutputs.MarkdownFlag, CompareOutputs.PlotFlag],
+            valued: ["--workload", "--json", EngineOption.Flag, "--operations", "--full-image", "--para-image", CompareOutputs.MarkdownFlag, CompareOutputs.PlotFlag, "--completion"],
             switches: ["--quick"]);
         if (parsed.Positional.Count > 0)
             throw Arguments.Usage("compare", $"unexpected argument '{parsed.Positional[0]}'");
@@ -73,6 +79,9 @@ internal static class CompareCommand
         bool quick = parsed.Has("--quick");
         long? operations = parsed.Value("--operations") is null ? null : (long)parsed.Number("--operations", 0, 1, 1e9);
         string engine = EngineOption.Resolve(parsed, "compare");
+        IReadOnlyList<DiskCompletion> completions = CompareDevices.ParseCompletions(parsed.Value("--completion"));
+        if (images.IsUserPair && parsed.Value("--completion") is not null)
+            throw Arguments.Usage("compare", "--completion needs the workloads guest (a user image pair chooses its own completion)");
 
         EngineOption.RequireAvailable(engine);
         images.Check();
@@ -81,13 +90,13 @@ internal static class CompareCommand
         var runner = new WorkloadRunner(engine);
         List<CompareStep> steps = workloads
             .SelectMany(w => new[] { VirtualizationMode.Full, VirtualizationMode.Para }
-                .SelectMany(m => (images.IsUserPair ? NoDisk : CompareDevices.For(w, m)).Select(d => new CompareStep(w, m, d))))
+                .SelectMany(m => images.IsUserPair ? NoDisk.Select(d => new CompareStep(w, m, d)) : CompareDevices.Steps(w, m, completions)))
             .ToList();
         List<WorkloadResult> results = CompareProgress.Run(steps, step =>
         {
             try
             {
-                return runner.Run(step.Workload, step.Mode, new WorkloadRunOptions { Quick = quick, Operations = operations, ImagePath = images.For(step.Mode), DiskInterface = step.Disk });
+                return runner.Run(step.Workload, step.Mode, new WorkloadRunOptions { Quick = quick, Operations = operations, ImagePath = images.For(step.Mode), DiskInterface = step.Disk, Completion = step.Completion });
             }
             catch (WorkloadException ex)
             {

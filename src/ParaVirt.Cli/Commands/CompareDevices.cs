@@ -18,8 +18,36 @@ internal static class CompareDevices
     public static IReadOnlyList<DiskInterface?> For(WorkloadDefinition workload, VirtualizationMode mode) =>
         workload.Disk == WorkloadDisk.None ? [null] : DiskDevices.Of(mode).Select(d => (DiskInterface?)d).ToList();
 
-    /// <summary>The row's label for its device: the wire name, or "-" for a workload without a disk.</summary>
-    public static string Label(WorkloadResult r) => r.Device ?? "-";
+    /// <summary>
+    /// The steps of <paramref name="workload"/> in <paramref name="mode"/>: one per device, and with
+    /// <paramref name="completions"/> holding <see cref="DiskCompletion.Interrupt"/> a second one on
+    /// each device that completes asynchronously (a device that finishes inside the submitting exit
+    /// has only polling).
+    /// </summary>
+    public static IEnumerable<CompareStep> Steps(WorkloadDefinition workload, VirtualizationMode mode, IReadOnlyList<DiskCompletion> completions)
+    {
+        foreach (DiskInterface? disk in For(workload, mode))
+            foreach (DiskCompletion completion in completions)
+                if (completion == DiskCompletion.Poll || (disk is { } d && DiskDevices.CompletesAsynchronously(d)))
+                    yield return new CompareStep(workload, mode, disk, completion);
+    }
+
+    /// <summary>The row's label for its device: the wire name, "+irq" when a full-mode guest waited for its IRQ, "+event" when a para guest blocked for its event; "-" for a workload without a disk.</summary>
+    public static string Label(WorkloadResult r) => r.Device is null ? "-"
+        : r.Completion == DiskCompletion.Interrupt ? r.Device + (r.Mode == VirtualizationMode.Full ? "+irq" : "+event")
+        : r.Device;
+
+    /// <summary>The JSON and option name of <paramref name="completion"/>: "poll" or "interrupt".</summary>
+    public static string CompletionName(DiskCompletion completion) => completion == DiskCompletion.Interrupt ? "interrupt" : "poll";
+
+    /// <summary>The completions <c>--completion poll|interrupt|both</c> selects.</summary>
+    public static IReadOnlyList<DiskCompletion> ParseCompletions(string? value) => value switch
+    {
+        null or "poll" => [DiskCompletion.Poll],
+        "interrupt" => [DiskCompletion.Interrupt],
+        "both" => [DiskCompletion.Poll, DiskCompletion.Interrupt],
+        _ => throw Arguments.Usage("compare", $"--completion takes poll, interrupt or both, not '{value}'"),
+    };
 
     /// <summary>"12.3x": how many times faster <paramref name="r"/> is than full mode's baseline of its workload; "" for the baseline itself or without one; "n/a" across a host limitation.</summary>
     public static string VsBaseline(WorkloadResult r, IReadOnlyList<WorkloadResult> all)

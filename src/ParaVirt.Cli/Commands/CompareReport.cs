@@ -10,10 +10,12 @@ namespace ParaVirt.Cli.Commands;
 
 /// <summary>
 /// The JSON file of <c>paravirt compare --json FILE</c>:
-/// <c>{"engine", "machine", "results": [{"workload", "mode", "device", "operations", "operationUnit", "exits",
+/// <c>{"engine", "machine", "results": [{"workload", "mode", "device", "completion", "operations", "operationUnit", "exits",
 /// "exitsByReason": {...}, "seconds", "nsPerOp", "bytesPerSecond", "verified", "hostLimitation"}]}</c>;
 /// <c>device</c> is the disk device's name ("ata-pio", "ide-dma", "nvme", "virtio-blk",
-/// "virtio-blk-async") or null for a workload without a disk; <c>hostLimitation</c> is null, or why
+/// "virtio-blk-async") or null for a workload without a disk; <c>completion</c> is how the guest
+/// waited for the disk ("poll", or "interrupt": asleep until the device's IRQ or event), null
+/// without a disk; <c>hostLimitation</c> is null, or why
 /// this host cannot virtualize what the row measures (probed).
 /// </summary>
 internal static class CompareReport
@@ -35,6 +37,10 @@ internal static class CompareReport
                 json.WriteNull("device");
             else
                 json.WriteString("device", r.Device);
+            if (r.Completion is { } completion)
+                json.WriteString("completion", CompareDevices.CompletionName(completion));
+            else
+                json.WriteNull("completion");
             json.WriteNumber("operations", r.Operations);
             json.WriteString("operationUnit", r.OperationUnit);
             json.WriteNumber("exits", r.Exits);

@@ -29,4 +29,10 @@ public static class DiskWireName
 
     /// <summary>Para mode: virtio-blk on the asynchronous transport.</summary>
     public const string VirtioBlkAsync = "virtio-blk-async";
+
+    /// <summary>The command-line word that makes a driver sleep until its device signals (an IRQ in full mode, an event in para mode) instead of polling.</summary>
+    public const string WaitBlock = "wait=block";
+
+    /// <summary>The command-line word that makes a driver poll (the default).</summary>
+    public const string WaitPoll = "wait=poll";
 }
