@@ -2,11 +2,10 @@ using System.Globalization;
 using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
-using ParaVirt.Core.Machine;
 
 namespace ParaVirt.Benchmarks;
 
-/// <summary>Base of the workload columns: finds the case's (workload, mode) and formats a recorded value.</summary>
+/// <summary>Base of the workload columns: finds the values the case's runs recorded (<see cref="IWorkloadCase"/>) and formats them.</summary>
 public abstract class WorkloadColumn : IColumn
 {
     public abstract string Id { get; }
@@ -26,9 +25,13 @@ public abstract class WorkloadColumn : IColumn
 
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
     {
-        if (benchmarkCase.Parameters["Workload"] is not string workload || benchmarkCase.Parameters["Mode"] is not VirtualizationMode mode)
+        // The case's key is what its runs recorded under; an instance with the case's parameters knows it.
+        if (benchmarkCase.Descriptor.Type.GetInterface(nameof(IWorkloadCase)) is null)
             return "-";
-        return WorkloadMeasurements.TryGet(workload, mode, out double exitsPerOp, out double nsPerOp, out bool stable)
+        var instance = (IWorkloadCase)System.Activator.CreateInstance(benchmarkCase.Descriptor.Type)!;
+        foreach (BenchmarkDotNet.Parameters.ParameterInstance p in benchmarkCase.Parameters.Items)
+            benchmarkCase.Descriptor.Type.GetProperty(p.Name)?.SetValue(instance, p.Value);
+        return WorkloadMeasurements.TryGet(instance.CaseKey, out double exitsPerOp, out double nsPerOp, out bool stable)
             ? Format(exitsPerOp, nsPerOp, stable)
             : "?";
     }
