@@ -41,6 +41,29 @@ public class PlatformRunTests
         Assert.That(read.ExitCode, Is.Zero, read.ToString());
     }
 
+    [TestCase("nvme", "ide-dma")]
+    [TestCase("ide-dma", "virtio-blk-async")]
+    public void DiskInterfaceChoosesTheDevice(string writer, string reader)
+    {
+        RequireKvm();
+        string writerMode = writer == "virtio-blk-async" ? "para" : "full", readerMode = reader == "virtio-blk-async" ? "para" : "full";
+        CliResult write = Paravirt.Run("run", Image(Capitalised(writerMode)), "--mode", writerMode, "--disk", _disk, "--disk-interface", writer, "--cmdline", $"blk-write 16 disk={writer}");
+        Assert.That(write.ExitCode, Is.Zero, write.ToString());
+        // The summary names the device's exits: MMIO for NVMe, port I/O for IDE DMA.
+        Assert.That(write.Stderr, Does.Contain(writer == "nvme" ? "Mmio" : "PortIo"));
+        CliResult read = Paravirt.Run("run", Image(Capitalised(readerMode)), "--mode", readerMode, "--disk", _disk, "--disk-interface", reader, "--cmdline", $"blk-read 16 disk={reader}", "--quiet");
+        Assert.That(read.ExitCode, Is.Zero, read.ToString());
+    }
+
+    [Test]
+    public void TheGuestOnADeviceTheRunDidNotAttachFailsToFindIt()
+    {
+        RequireKvm();
+        // The guest looks for NVMe; without --disk-interface the full platform's disk is ATA PIO.
+        CliResult write = Paravirt.Run("run", Image("Full"), "--mode", "full", "--disk", _disk, "--cmdline", "blk-write 16 disk=nvme", "--quiet");
+        Assert.That(write.ExitCode, Is.Not.Zero, write.ToString());
+    }
+
     [Test]
     public void ACorruptedSectorFailsTheReadBack()
     {

@@ -28,6 +28,12 @@ public class UsageErrorTests
     public void ASwitchGivenAValue() =>
         Paravirt.AssertError(Paravirt.Run("run", Paravirt.HelloImage, "--quiet=yes"), ExitCodes.Usage, "option '--quiet' takes no value");
 
+    [TestCase(new[] { "--disk-interface", "nvme" }, "option '--disk-interface' needs '--disk FILE'")]
+    [TestCase(new[] { "--mode", "full", "--disk", "d.img", "--disk-interface", "scsi" }, "unknown disk interface 'scsi' (known: ata-pio, ide-dma, nvme, virtio-blk, virtio-blk-async)")]
+    [TestCase(new[] { "--mode", "para", "--disk", "d.img", "--disk-interface", "nvme" }, "the disk interface 'nvme' is a full-mode device; this run is in para mode")]
+    public void ABadDiskInterface(string[] options, string message) =>
+        Paravirt.AssertError(Paravirt.Run(["run", Paravirt.HelloImage, .. options]), ExitCodes.Usage, message);
+
     [Test]
     public void RunWithoutAnImage() =>
         Paravirt.AssertError(Paravirt.Run("run"), ExitCodes.Usage, "missing the image to run");

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.IO.Pipelines;
+using System.Linq;
 using System.Text;
 using System.Threading;
 using Microsoft.Win32.SafeHandles;
@@ -13,6 +14,7 @@ using ParaVirt.Cli.Devices;
 using ParaVirt.Image;
 using ParaVirt.Vmm;
 using ParaVirt.Vmm.Debugging;
+using ParaVirt.Workloads;
 
 namespace ParaVirt.Cli.Commands;
 
@@ -20,7 +22,7 @@ namespace ParaVirt.Cli.Commands;
 internal static class RunCommand
 {
     public static readonly string Help = $"""
-        usage: paravirt run <image.pvimg> [--mode full|para [--disk FILE]] [--cmdline TEXT]
+        usage: paravirt run <image.pvimg> [--mode full|para [--disk FILE [--disk-interface NAME]]] [--cmdline TEXT]
                             [--memory MiB] [--timeout s] [--host-calls] [--gdb PORT] [--quiet] [--engine NAME]
                             [--device-assembly FILE.dll --device NAME[:OPTIONS]]...
 
@@ -32,6 +34,9 @@ internal static class RunCommand
           --mode para    attach the paravirtual platform: shared-info page, PV clock, timers,
                          events, virtio-console, and with --disk virtio-blk
           --disk FILE    a raw disk image file (512-byte sectors) for the mode's disk device
+          --disk-interface NAME
+                         the disk's device instead of the mode's default: ata-pio, ide-dma or
+                         nvme (full), virtio-blk or virtio-blk-async (para)
           --cmdline TEXT the guest's command line (StartInfo.CommandLine)
           --memory MiB   guest RAM, a multiple of 2 from 4 to 1024 (default 32)
           --timeout s    stop the guest after this many seconds (default 60)
@@ -64,7 +69,7 @@ internal static class RunCommand
 
     public static int Run(IReadOnlyList<string> args)
     {
-        Arguments parsed = Arguments.Parse("run", args, valued: ["--memory", "--timeout", "--mode", "--disk", "--cmdline", "--gdb", EngineOption.Flag, "--device-assembly", "--device"], switches: ["--quiet", "--host-calls"]);
+        Arguments parsed = Arguments.Parse("run", args, valued: ["--memory", "--timeout", "--mode", "--disk", "--disk-interface", "--cmdline", "--gdb", EngineOption.Flag, "--device-assembly", "--device"], switches: ["--quiet", "--host-calls"]);
         if (parsed.Positional.Count != 1)
             throw Arguments.Usage("run", parsed.Positional.Count == 0 ? "missing the image to run" : $"unexpected argument '{parsed.Positional[1]}'");
         string path = parsed.Positional[0];
@@ -84,6 +89,7 @@ internal static class RunCommand
         string? diskPath = parsed.Value("--disk");
         if (diskPath is not null && mode is null)
             throw Arguments.Usage("run", "option '--disk' needs '--mode full' or '--mode para' (the mode decides the disk device)");
+        DiskInterface? diskInterface = ParseDiskInterface(parsed.Value("--disk-interface"), diskPath, mode);
         byte[] commandLine = Encoding.UTF8.GetBytes(parsed.Value("--cmdline") ?? "");
         if (commandLine.Length > VirtualMachine.MaxCommandLine)
             throw Arguments.Usage("run", $"option '--cmdline' is {commandLine.Length} bytes; at most {VirtualMachine.MaxCommandLine} fit the start-info page");
@@ -117,6 +123,8 @@ internal static class RunCommand
             .WithImage(image);
         if (mode is { } platform)
             builder.WithMode(platform);
+        if (disk is not null && diskInterface is { } chosen)
+            builder.WithDisk(disk, chosen);
         devices.AddTo(builder);
         Machine machine;
         try
@@ -173,6 +181,21 @@ internal static class RunCommand
         {
             throw new CliException($"cannot listen for gdb on localhost:{port}: {ex.Message}", ExitCodes.Usage);
         }
+    }
+
+    /// <summary>The disk device <c>--disk-interface</c> names, checked against the mode; null for the mode's default.</summary>
+    private static DiskInterface? ParseDiskInterface(string? name, string? diskPath, VirtualizationMode? mode)
+    {
+        if (name is null)
+            return null;
+        if (diskPath is null)
+            throw Arguments.Usage("run", "option '--disk-interface' needs '--disk FILE'");
+        if (!DiskDevices.TryParse(name, out DiskInterface disk))
+            throw Arguments.Usage("run", $"unknown disk interface '{name}' (known: {string.Join(", ", DiskInterfaces.All.ToArray().Select(DiskDevices.WireName))})");
+        VirtualizationMode needs = DiskInterfaces.ModeOf(disk);
+        if (needs != mode)
+            throw Arguments.Usage("run", $"the disk interface '{name}' is a {needs.ToString().ToLowerInvariant()}-mode device; this run is in {mode?.ToString().ToLowerInvariant()} mode");
+        return disk;
     }
 
     internal static PvImage ReadImage(string path)
