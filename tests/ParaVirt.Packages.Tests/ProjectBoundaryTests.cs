@@ -41,15 +41,15 @@ public sealed class ProjectBoundaryTests
 
     /// <summary>
     /// "Every VM in the product, the benchmarks and the tests is built in one place": no C# file
-    /// under src/, tests/ or benchmarks/ constructs a <c>VirtualMachine</c> but the machine builder
-    /// (a test takes its engine through <c>MachineBuilder.Create(IHypervisor)</c>).
+    /// under src/, tests/, benchmarks/ or fuzz/ constructs a <c>VirtualMachine</c> but the machine
+    /// builder (a test or fuzz target hands its engine to <c>MachineBuilder.Create(IHypervisor)</c>).
     /// </summary>
     [Test]
     public void OnlyTheMachineBuilderConstructsAVirtualMachine()
     {
         string repository = Repository.Find();
         string separator = Path.DirectorySeparatorChar.ToString();
-        var files = new[] { "src", "tests", "benchmarks" }
+        var files = new[] { "src", "tests", "benchmarks", "fuzz" }
             .SelectMany(root => Directory.EnumerateFiles(Path.Combine(repository, root), "*.cs", SearchOption.AllDirectories))
             .Where(f => !f.Contains($"{separator}obj{separator}") && !f.Contains($"{separator}bin{separator}"))
             .ToList();
