@@ -47,11 +47,20 @@ public sealed class ComparePlotTests
         }));
         Assert.That(layout.Ticks.Select(t => (t.Position, t.Label)), Is.EquivalentTo(new (double, string)[]
         {
-            (0.5, "\nconsole"),
-            (3, "ata-pio"), (4, "ide-dma"), (5, "nvme"), (6, "virtio-blk"), (7, "virtio-blk-async"),
-            (5, "\nblk-read"),
+            (0.5, "\n\nconsole"),
+            // devices on the first and second line by turns, workloads on the third
+            (3, "ata-pio"), (4, "\nide-dma"), (5, "nvme"), (6, "\nvirtio-blk"), (7, "virtio-blk-async"),
+            (5, "\n\nblk-read"),
         }));
         Assert.That(layout.Right, Is.EqualTo(7));
+    }
+
+    [Test]
+    public void WithoutADeviceTheWorkloadsAreNamedOnTheFirstLine()
+    {
+        ComparePlotLayout layout = ComparePlotLayout.Of(Results[..2]);
+        Assert.That(layout.Ticks.Select(t => (t.Position, t.Label)), Is.EqualTo(new (double, string)[] { (0.5, "console") }));
+        Assert.That(layout.Bars.Select(b => b.Position), Is.EqualTo(new double[] { 0, 1 }));
     }
 
     [Test]

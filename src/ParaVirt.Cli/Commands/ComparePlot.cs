@@ -22,8 +22,8 @@ internal static class ComparePlot
 {
     private const int MinimumWidth = 1400, PanelHeight = 520;
 
-    /// <summary>Pixels per slot of the category axis: room for a value label ("1/4096", "12.3 µs") over each bar.</summary>
-    private const int SlotWidth = 52;
+    /// <summary>Pixels per slot of the category axis: room for a value label ("1/4096", "138.10 µs") over each bar.</summary>
+    private const int SlotWidth = 64;
     private static readonly Color FullColour = Color.FromHex("#d95f02");
     private static readonly Color ParaColour = Color.FromHex("#1b9e77");
 
@@ -49,7 +49,7 @@ internal static class ComparePlot
         multiplot.AddPlot(time);
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Rows();
         int height = 2 * PanelHeight;
-        int width = Math.Max(MinimumWidth, 160 + (int)Math.Ceiling(layout.Right + 2) * SlotWidth);
+        int width = Math.Max(MinimumWidth, 360 + (int)Math.Ceiling(layout.Right + 2) * SlotWidth); // + the axis and the legend
         if (FormatOf(path) == "png")
         {
             multiplot.SavePng(path, width, height);
@@ -89,7 +89,7 @@ internal static class ComparePlot
             });
         }
         var plottable = plot.Add.Bars(bars);
-        plottable.ValueLabelStyle.FontSize = 12;
+        plottable.ValueLabelStyle.FontSize = 11;
 
         var ticks = new ScottPlot.TickGenerators.NumericManual();
         for (int e = low; e <= high; e++)
@@ -110,7 +110,7 @@ internal static class ComparePlot
 
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "full (emulated devices)", FillColor = FullColour });
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "para (hypercalls, virtio)", FillColor = ParaColour });
-        plot.ShowLegend(Alignment.UpperRight);
+        plot.ShowLegend(Edge.Right); // beside the bars: inside, it would hide the labels of the tallest bars
         return plot;
     }
 

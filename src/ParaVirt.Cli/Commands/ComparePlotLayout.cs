@@ -11,8 +11,10 @@ namespace ParaVirt.Cli.Commands;
 /// device it ran on (ata-pio, ide-dma, nvme in full mode; virtio-blk, virtio-blk-async in para mode).
 /// Workloads keep the order of their first result; within a workload the full bars come first, then
 /// the para bars, each mode's devices in the results' order; one empty slot separates workloads.
-/// The category axis has two lines: the device under each bar of a block workload (empty for a
-/// workload without a disk), and the workload's name centred under its bars.
+/// The category axis has three lines: the device under each bar of a block workload, on the first
+/// and second line by turns so that neighbouring names ("virtio-blk", "virtio-blk-async") do not
+/// overlap, and on the third the workload's name centred under its bars (on the first line when no
+/// result has a device).
 /// </summary>
 internal sealed class ComparePlotLayout
 {
@@ -32,7 +34,7 @@ internal sealed class ComparePlotLayout
     /// <summary>Every result once, in drawing order.</summary>
     public IReadOnlyList<Slot> Bars { get; }
 
-    /// <summary>The category axis' labels: device names on the first line, workload names on the second.</summary>
+    /// <summary>The category axis' labels: device names on the first two lines, workload names on the third (leading line breaks place them).</summary>
     public IReadOnlyList<Tick> Ticks { get; }
 
     /// <summary>The last bar's position (0 without bars): the bars stand from 0 to here, gaps between workloads included.</summary>
@@ -45,21 +47,22 @@ internal sealed class ComparePlotLayout
         var bars = new List<Slot>(results.Count);
         var ticks = new List<Tick>();
         double position = 0;
+        string workloadLine = results.Any(r => r.Device is not null) ? "\n\n" : "";
         foreach (string workload in results.Select(r => r.Workload).Distinct(StringComparer.Ordinal))
         {
             double first = position;
+            int devices = 0;
             foreach (VirtualizationMode mode in new[] { VirtualizationMode.Full, VirtualizationMode.Para })
             {
                 foreach (WorkloadResult r in results.Where(r => r.Workload == workload && r.Mode == mode))
                 {
                     bars.Add(new Slot(position, r));
                     if (r.Device is { } device)
-                        ticks.Add(new Tick(position, device));
+                        ticks.Add(new Tick(position, (devices++ % 2 == 0 ? "" : "\n") + device));
                     position++;
                 }
             }
-            // The leading line break puts the workload's name under the devices' line.
-            ticks.Add(new Tick((first + position - 1) / 2, "\n" + workload));
+            ticks.Add(new Tick((first + position - 1) / 2, workloadLine + workload));
             position++; // the gap before the next workload
         }
         return new ComparePlotLayout(bars, ticks, bars.Count == 0 ? 0 : bars[^1].Position);
