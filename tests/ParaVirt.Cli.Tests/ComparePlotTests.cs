@@ -7,8 +7,9 @@ namespace ParaVirt.Cli.Tests;
 
 /// <summary>
 /// <c>paravirt compare --plot</c> draws every result: a block workload ran on every disk of each mode
-/// (ata-pio, ide-dma, nvme; virtio-blk, virtio-blk-async), and each of those runs is a bar named
-/// under it, in both panels. Drawn from made-up results: no KVM needed.
+/// (ata-pio, ide-dma, nvme; virtio-blk, virtio-blk-async; with <c>--completion both</c> also
+/// interrupt-completed), and each of those runs is a bar named under it, in both panels. Drawn from
+/// made-up results: no KVM needed.
 /// </summary>
 public sealed class ComparePlotTests
 {
@@ -26,6 +27,7 @@ public sealed class ComparePlotTests
         Result("blk-read", VirtualizationMode.Para, "virtio-blk", 256, 9_000),
         Result("blk-read", VirtualizationMode.Full, "ide-dma", 256 * 7, 60_000),
         Result("blk-read", VirtualizationMode.Full, "nvme", 256 * 3, 40_000),
+        Result("blk-read", VirtualizationMode.Full, "ide-dma", 256 * 13, 50_000) with { Completion = DiskCompletion.Interrupt },
         Result("blk-read", VirtualizationMode.Para, "virtio-blk-async", 128, 7_000),
     ];
 
@@ -37,22 +39,23 @@ public sealed class ComparePlotTests
         {
             ("console", null, 0), ("console", null, 1),
             // full devices first, then para, each mode in the results' order; a gap before blk-read
-            ("blk-read", "ata-pio", 3), ("blk-read", "ide-dma", 4), ("blk-read", "nvme", 5),
-            ("blk-read", "virtio-blk", 6), ("blk-read", "virtio-blk-async", 7),
+            ("blk-read", "ata-pio", 3), ("blk-read", "ide-dma", 4), ("blk-read", "nvme", 5), ("blk-read", "ide-dma", 6),
+            ("blk-read", "virtio-blk", 7), ("blk-read", "virtio-blk-async", 8),
         }));
         Assert.That(layout.Bars.Select(b => b.Result.Mode), Is.EqualTo(new[]
         {
             VirtualizationMode.Full, VirtualizationMode.Para,
-            VirtualizationMode.Full, VirtualizationMode.Full, VirtualizationMode.Full, VirtualizationMode.Para, VirtualizationMode.Para,
+            VirtualizationMode.Full, VirtualizationMode.Full, VirtualizationMode.Full, VirtualizationMode.Full, VirtualizationMode.Para, VirtualizationMode.Para,
         }));
         Assert.That(layout.Ticks.Select(t => (t.Position, t.Label)), Is.EquivalentTo(new (double, string)[]
         {
             (0.5, "\n\nconsole"),
             // devices on the first and second line by turns, workloads on the third
-            (3, "ata-pio"), (4, "\nide-dma"), (5, "nvme"), (6, "\nvirtio-blk"), (7, "virtio-blk-async"),
-            (5, "\n\nblk-read"),
+            // (the interrupt-completed IDE DMA run is named as compare's table names it)
+            (3, "ata-pio"), (4, "\nide-dma"), (5, "nvme"), (6, "\nide-dma+irq"), (7, "virtio-blk"), (8, "\nvirtio-blk-async"),
+            (5.5, "\n\nblk-read"),
         }));
-        Assert.That(layout.Right, Is.EqualTo(7));
+        Assert.That(layout.Right, Is.EqualTo(8));
     }
 
     [Test]
@@ -76,7 +79,7 @@ public sealed class ComparePlotTests
             Assert.That(panels, Is.GreaterThanOrEqualTo(2), "both panels are drawn");
             Assert.Multiple(() =>
             {
-                foreach (string device in new[] { "ata-pio", "ide-dma", "nvme", "virtio-blk", "virtio-blk-async" })
+                foreach (string device in new[] { "ata-pio", "ide-dma", "nvme", "ide-dma+irq", "virtio-blk", "virtio-blk-async" })
                     Assert.That(texts.Count(t => t == device), Is.EqualTo(panels), $"{device} is named under its bar in each panel");
                 Assert.That(texts.Count(t => t == "blk-read"), Is.EqualTo(panels), "the workload is named once per panel, under its bars");
                 foreach (WorkloadResult r in Results)

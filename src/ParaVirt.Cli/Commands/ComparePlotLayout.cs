@@ -8,7 +8,9 @@ namespace ParaVirt.Cli.Commands;
 
 /// <summary>
 /// Where <see cref="ComparePlot"/> puts its bars: one bar per result, so a block workload shows every
-/// device it ran on (ata-pio, ide-dma, nvme in full mode; virtio-blk, virtio-blk-async in para mode).
+/// device it ran on (ata-pio, ide-dma, nvme in full mode; virtio-blk, virtio-blk-async in para mode),
+/// and with <c>--completion both</c> each interrupt-completed run beside the polled one
+/// (<see cref="CompareDevices.Label"/>: "ide-dma+irq", "virtio-blk-async+event").
 /// Workloads keep the order of their first result; within a workload the full bars come first, then
 /// the para bars, each mode's devices in the results' order; one empty slot separates workloads.
 /// The category axis has three lines: the device under each bar of a block workload, on the first
@@ -57,8 +59,8 @@ internal sealed class ComparePlotLayout
                 foreach (WorkloadResult r in results.Where(r => r.Workload == workload && r.Mode == mode))
                 {
                     bars.Add(new Slot(position, r));
-                    if (r.Device is { } device)
-                        ticks.Add(new Tick(position, (devices++ % 2 == 0 ? "" : "\n") + device));
+                    if (r.Device is not null)
+                        ticks.Add(new Tick(position, (devices++ % 2 == 0 ? "" : "\n") + CompareDevices.Label(r))); // "ide-dma", "ide-dma+irq"
                     position++;
                 }
             }
