@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Threading;
 using System.Threading.Tasks;
 using ParaVirt.Core.Machine;
+using ParaVirt.Vmm;
 
 namespace ParaVirt.Core.Tests;
 
@@ -57,7 +58,7 @@ public class ConsoleBackpressureTests
         var stream = new BlockingStream();
         try
         {
-            using var vm = new VirtualMachine(ChattyEngine.Create(), new VmOptions { MemorySize = 4UL << 20, ConsoleOutput = PipeWriter.Create(stream) });
+            using var vm = MachineBuilder.Create(ChattyEngine.Create()).WithMemory(4UL << 20).WithConsole(PipeWriter.Create(stream)).Build().Vm;
             VmStopReason stop = RunToEnd(vm, TimeSpan.FromMilliseconds(500));
             Assert.That(stop.Kind, Is.EqualTo(VmStopKind.Timeout), stop.Message);
             // The first write's flush is stuck in the stream: its bytes, and nothing else, are dropped.
@@ -75,7 +76,7 @@ public class ConsoleBackpressureTests
     public void RequestStopEndsAGuestBlockedOnAPipeNobodyReads()
     {
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024, useSynchronizationContext: false));
-        using var vm = new VirtualMachine(ChattyEngine.Create(), new VmOptions { MemorySize = 4UL << 20, ConsoleOutput = pipe.Writer });
+        using var vm = MachineBuilder.Create(ChattyEngine.Create()).WithMemory(4UL << 20).WithConsole(pipe.Writer).Build().Vm;
         VmStopReason stop = RunToEnd(vm, null, () =>
         {
             // Wait until the pipe is full and the vCPU waits on it, then stop from this thread.
@@ -130,7 +131,7 @@ public class ConsoleBackpressureTests
     public void AStoppedConsoleDropsAndTheNextRunWritesAgain()
     {
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 1 << 30, resumeWriterThreshold: 1 << 29, useSynchronizationContext: false));
-        using var vm = new VirtualMachine(ChattyEngine.Create(), new VmOptions { MemorySize = 4UL << 20, ConsoleOutput = pipe.Writer });
+        using var vm = MachineBuilder.Create(ChattyEngine.Create()).WithMemory(4UL << 20).WithConsole(pipe.Writer).Build().Vm;
         vm.Console.CancelOutput();
         vm.Console.Write(new byte[10]);
         Assert.That(vm.Console.BytesDropped, Is.EqualTo(10));

@@ -4,6 +4,7 @@ using ParaVirt.Core.Cpu;
 using ParaVirt.Core.Diagnostics;
 using ParaVirt.Core.Engine;
 using ParaVirt.Core.Machine;
+using ParaVirt.Vmm;
 
 namespace ParaVirt.Core.Tests;
 
@@ -76,7 +77,7 @@ public sealed class MetricsTests
     public void AListenerSeesEveryExitAndHypercallOfARunExactlyAndKeepsThemAfterDispose()
     {
         Dictionary<(string, string), long> before = Collect();
-        var vm = new VirtualMachine(new FakeEngine(() => new CountingVcpu(37)), new VmOptions { MemorySize = 4UL << 20 });
+        var vm = MachineBuilder.Create(new FakeEngine(() => new CountingVcpu(37))).WithMemory(4UL << 20).Build().Vm;
         Dictionary<(string, string), long> created = Collect();
         Assert.That(created[(ParaVirtMetrics.VmsInstrument, "")], Is.EqualTo(before.GetValueOrDefault((ParaVirtMetrics.VmsInstrument, "")) + 1));
 
@@ -106,7 +107,7 @@ public sealed class MetricsTests
     [Test]
     public void TheMeterPublishesTheDocumentedInstruments()
     {
-        using var vm = new VirtualMachine(new FakeEngine(), new VmOptions { MemorySize = 4UL << 20 });
+        using var vm = MachineBuilder.Create(new FakeEngine()).WithMemory(4UL << 20).Build().Vm;
         var published = new List<(string Name, string? Unit, string Kind)>();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, _) =>

@@ -85,6 +85,9 @@ public class GdbStubProtocolTests : KvmTestBase
             Assert.That(rip, Is.GreaterThan(compute).And.LessThan(compute + 16), "one instruction further");
             Assert.That(BinaryPrimitives.ReadUInt32LittleEndian(Convert.FromHexString(g.Substring(17 * 16, 8))) & 0x100, Is.Zero, "TF is not left set");
             Assert.That(client.Ask("D"), Is.EqualTo("OK"));
+            // Detached, the guest runs on: wait for its end before the machine is disposed (disposing
+            // first stops it, "the VM is being disposed", as seen under load).
+            Assert.That(run.Wait(TimeSpan.FromSeconds(60)), Is.True, "the guest ran to its end after the detach");
         }
         VmStopReason stop = run.GetAwaiter().GetResult();
         Assert.That(stop.IsCleanExit, Is.True, stop.ToString());

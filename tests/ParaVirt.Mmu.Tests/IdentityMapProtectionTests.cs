@@ -1,6 +1,7 @@
 using ParaVirt.Core.Engine;
 using ParaVirt.Core.Machine;
 using ParaVirt.Core.Memory;
+using ParaVirt.Vmm;
 
 namespace ParaVirt.Mmu.Tests;
 
@@ -11,7 +12,7 @@ public class IdentityMapProtectionTests
 
     private static (VirtualMachine Vm, HostPagePool Pool, FakeEngine.IdleVcpu Vcpu, IdentityMapProtection Protection) Create(ulong privateSize = 1UL << 20)
     {
-        var vm = new VirtualMachine(new FakeEngine(), new VmOptions { MemorySize = 8UL << 20, PrivateMemorySize = privateSize });
+        var vm = MachineBuilder.Create(new FakeEngine()).WithVmOptions(new VmOptions { MemorySize = 8UL << 20, PrivateMemorySize = privateSize }).Build().Vm;
         var pool = new HostPagePool(vm.GetVmFeature<IHostPrivateMemory>()!.PrivateMemory!);
         var vcpu = vm.GetVcpuFeature<FakeEngine.IdleVcpu>()!;
         return (vm, pool, vcpu, new IdentityMapProtection(vm.PhysicalMemory, vm.Layout, pool, vcpu));

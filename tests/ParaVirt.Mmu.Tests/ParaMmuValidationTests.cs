@@ -3,6 +3,7 @@ using ParaVirt.Core.Hypercalls;
 using ParaVirt.Core.Machine;
 using ParaVirt.Core.Memory;
 using ParaVirt.Mmu.Para;
+using ParaVirt.Vmm;
 
 namespace ParaVirt.Mmu.Tests;
 
@@ -25,7 +26,7 @@ public class ParaMmuValidationTests
     [SetUp]
     public void CreateVm()
     {
-        _vm = new VirtualMachine(new FakeEngine(), new VmOptions { MemorySize = 8UL << 20 });
+        _vm = MachineBuilder.Create(new FakeEngine()).WithMemory(8UL << 20).Build().Vm;
         _mmu = ParaMmu.Attach(_vm);
         _vcpu = _vm.GetVcpuFeature<FakeEngine.IdleVcpu>()!;
     }

@@ -7,7 +7,7 @@ namespace ParaVirt.Packages.Tests;
 /// <summary>
 /// The project boundaries issue H asks for, read from the project files themselves: the product
 /// (<c>src/</c>) builds from nothing under <c>guest-sdk/samples</c>, so a sample can change or go
-/// without touching what is packed and shipped.
+/// without touching what is packed and shipped; and the sources: one composition root creates every VM.
 /// </summary>
 [TestFixture]
 public sealed class ProjectBoundaryTests
@@ -35,6 +35,29 @@ public sealed class ProjectBoundaryTests
                            where File.ReadAllText(file).Contains("samples/", System.StringComparison.Ordinal)
                            select $"{Path.GetRelativePath(repository, file)} names a samples/ path");
         Assert.That(offending, Is.Empty);
+    }
+
+    private static readonly Regex VmConstruction = new(@"new\s+VirtualMachine\s*\(|VirtualMachine\??\s+\w+\s*=\s*new\s*\(", RegexOptions.Compiled);
+
+    /// <summary>
+    /// "Every VM in the product, the benchmarks and the tests is built in one place": no C# file
+    /// under src/, tests/, benchmarks/ or fuzz/ constructs a <c>VirtualMachine</c> but the machine
+    /// builder (a test or fuzz target hands its engine to <c>MachineBuilder.Create(IHypervisor)</c>).
+    /// </summary>
+    [Test]
+    public void OnlyTheMachineBuilderConstructsAVirtualMachine()
+    {
+        string repository = Repository.Find();
+        string separator = Path.DirectorySeparatorChar.ToString();
+        var files = new[] { "src", "tests", "benchmarks", "fuzz" }
+            .SelectMany(root => Directory.EnumerateFiles(Path.Combine(repository, root), "*.cs", SearchOption.AllDirectories))
+            .Where(f => !f.Contains($"{separator}obj{separator}") && !f.Contains($"{separator}bin{separator}"))
+            .ToList();
+        Assert.That(files, Has.Count.GreaterThan(100), "the scan found the C# files");
+        var constructing = (from file in files
+                            where VmConstruction.IsMatch(File.ReadAllText(file))
+                            select Path.GetRelativePath(repository, file).Replace('\\', '/')).ToList();
+        Assert.That(constructing, Is.EqualTo(new[] { "src/ParaVirt.Vmm/MachineBuilder.cs" }));
     }
 }
 

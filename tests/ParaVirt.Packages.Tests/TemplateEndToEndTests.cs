@@ -122,6 +122,31 @@ public sealed class TemplateEndToEndTests
         });
     }
 
+    /// <summary>
+    /// A host program that references only the ParaVirt.Vmm package gets every ParaVirt assembly that
+    /// Vmm's public API (MachineBuilder, Machine, the debugger, the engines) names: each is Vmm
+    /// itself or a package in the closure of Vmm's nuspec dependencies.
+    /// </summary>
+    [Test]
+    public void TheVmmPackageBringsEveryAssemblyItsPublicApiNames()
+    {
+        var closure = new HashSet<string>(StringComparer.Ordinal) { "ParaVirt.Vmm" };
+        var pending = new Queue<string>(closure);
+        while (pending.TryDequeue(out string? id))
+        {
+            string nupkg = Path.Combine(_packages, $"{id}.{_version}.nupkg");
+            Assert.That(File.Exists(nupkg), Is.True, $"the package {id} that the closure needs");
+            using ZipArchive package = ZipFile.OpenRead(nupkg);
+            foreach (Match dependency in Regex.Matches(Read(package, $"{id}.nuspec"), @"<dependency id=""(ParaVirt\.[^""]+)"""))
+                if (closure.Add(dependency.Groups[1].Value))
+                    pending.Enqueue(dependency.Groups[1].Value);
+        }
+        string[] named = PublicApi.AssembliesNamedBy(typeof(MachineBuilder).Assembly).Where(a => a.StartsWith("ParaVirt.", StringComparison.Ordinal)).Order().ToArray();
+        Assert.That(named, Does.Contain("ParaVirt.Mmu").And.Contain("ParaVirt.Devices.Emulated").And.Contain("ParaVirt.Image"), "the scan sees the builder's API");
+        Assert.That(named.Where(a => !closure.Contains(a)), Is.Empty, $"named by ParaVirt.Vmm's public API but not in its package closure ({string.Join(", ", closure.Order())})");
+        Assert.That(closure, Does.Not.Contain("ParaVirt.HostCalls"), "host calls are a package of their own (docs/packages.md)");
+    }
+
     [Test]
     public void TheKernelTemplateBuildsAFullModeGuestThatThePackagedToolRuns()
     {

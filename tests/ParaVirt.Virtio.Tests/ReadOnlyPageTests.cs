@@ -5,6 +5,7 @@ using ParaVirt.Abi.Virtio;
 using ParaVirt.Core.Machine;
 using ParaVirt.Core.Storage;
 using ParaVirt.Devices.Virtio;
+using ParaVirt.Vmm;
 
 namespace ParaVirt.Virtio.Tests;
 
@@ -28,7 +29,7 @@ public sealed class ReadOnlyPageTests
     [SetUp]
     public void SetUp()
     {
-        _vm = new VirtualMachine(new FakeEngine(), new VmOptions { MemorySize = 4UL << 20 });
+        _vm = MachineBuilder.Create(new FakeEngine()).WithMemory(4UL << 20).Build().Vm;
         _stubs = Enumerable.Range(0, 4096).Select(i => (byte)(i * 7 + 1)).ToArray();
         _startInfo = Enumerable.Range(0, 4096).Select(i => (byte)(i * 13 + 5)).ToArray();
         Assert.That(_vm.PhysicalMemory.TryWrite(_vm.Layout.HypercallPage, _stubs), Is.True);

@@ -3,6 +3,7 @@ using System.Linq;
 using System.Text.Json;
 using ParaVirt.Core.Machine;
 using ParaVirt.Cli;
+using ParaVirt.Vmm;
 
 namespace ParaVirt.Workloads.Tests;
 
@@ -139,6 +140,8 @@ public sealed class CompareOutputsTests
         string plot = File.ReadAllText(svg);
         Assert.That(plot, Does.StartWith("<?xml").And.Contain("<svg"));
         Assert.That(plot, Does.Contain("exits per operation").And.Contain("time per operation").And.Contain("console").And.Contain("blk-read"));
+        foreach (DiskInterface disk in DiskDevices.Of(VirtualizationMode.Full).Concat(DiskDevices.Of(VirtualizationMode.Para)))
+            Assert.That(plot, Does.Contain(DiskDevices.WireName(disk)), "every device blk-read ran on is named under its bar");
 
         // The same run drawn as PNG: a real PNG (SkiaSharp's native library works headless here).
         (code, _, stderr) = Invoke("--quick", "--workload", "console", "--plot", png);

@@ -49,8 +49,9 @@ internal static class CompareCommand
                             gets "NAME OPERATIONS" as its command line; default {CompareImages.DefaultOperations} operations)
           --json FILE       also write the results as JSON to FILE
           --markdown FILE   also write the table as GitHub markdown, naming the host, to FILE
-          --plot FILE       also draw exits/op and time/op, full against para per workload, on
-                            log scales: FILE.svg, or FILE.png
+          --plot FILE       also draw exits/op and time/op, full against para per workload (a
+                            bar per disk device of a block workload), on log scales: FILE.svg,
+                            or FILE.png
         A live progress display goes to stderr on a terminal; plain lines when stderr is redirected
         or $CI is set.
 
