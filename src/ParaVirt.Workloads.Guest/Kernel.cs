@@ -24,7 +24,7 @@ public static unsafe class Kernel
         if (MemoryWorkloads.TryRun(name, operations, out exitCode))
             return exitCode;
         if (WorkloadCommandLine.Is(name, "console"))
-            return ConsoleWorkload.Run(operations);
+            return ConsoleWorkload.Run(operations, startInfo);
         if (WorkloadCommandLine.Is(name, "blk-write"))
             return BlockWorkload.Run(write: true, random: false, ParaVirt.Guest.Drivers.VirtioBlkDriver.QueueDepth, operations, disk);
         if (WorkloadCommandLine.Is(name, "blk-read"))
