@@ -35,6 +35,8 @@ public static unsafe class Kernel
             return BlockWorkload.Run(write: false, random: true, queueDepth: 32, operations, disk);
         if (WorkloadCommandLine.Is(name, "hostile-prd"))
             return HostilePrdWorkload.Run();
+        if (WorkloadCommandLine.Is(name, "hostile-nvme"))
+            return HostileNvmeWorkload.Run();
         if (WorkloadCommandLine.Is(name, "hostile-desc-loop"))
             return HostileRingWorkload.Run(HostileRingWorkload.Corruption.DescriptorLoop);
         if (WorkloadCommandLine.Is(name, "hostile-avail-ahead"))
