@@ -94,7 +94,8 @@ public static class SeedCorpus
     }
 
     // --- virtio: op codes of VirtioTarget.Step ---
-    private const byte OpNotify = 4, OpPoke = 5, OpDesc = 6, OpPublish = 7, OpHeader = 8, OpReadConfig = 9, OpDeviceInfo = 10, OpAvailIdx = 11, OpSetup = 12;
+    private const byte OpNotify = 4, OpPoke = 5, OpDesc = 6, OpPublish = 7, OpHeader = 8, OpReadConfig = 9, OpDeviceInfo = 10, OpAvailIdx = 11, OpSetup = 12, OpBindAsync = 14, OpRing = 15;
+    private const byte SetupBindAsync = 2; // OpSetup flag: bind every queue to the asynchronous transport
 
     private static List<(string, byte[])> Virtio()
     {
@@ -146,12 +147,40 @@ public static class SeedCorpus
         hostile.U8(3).U8(0).U8(0).Addr(0x20000).Addr(0x1400).Addr(0x1800).U16(16); // a ring in the canary hole
         hostile.U8(OpNotify).U8(0).U8(0);
 
+        // The asynchronous transport: hypercall 25 binds the queues during setup, the doorbell runs the device thread.
+        var asyncBlock = new SeedWriter();
+        asyncBlock.U8(OpSetup).U8(0).U8(SetupBindAsync);
+        BlockRequest(asyncBlock, 0, type: 1, sector: 5, data: 0x11000, length: 2048, ring: true);
+        BlockRequest(asyncBlock, 1, type: 0, sector: 5, data: 0x13000, length: 2048, ring: true);
+
+        var asyncConsole = new SeedWriter();
+        asyncConsole.U8(OpSetup).U8(1).U8(SetupBindAsync);
+        asyncConsole.U8(OpPoke).Addr(0x13000).U8(6).Bytes("async\n"u8.ToArray());
+        asyncConsole.U8(OpDesc).U8(1).U8(1).U8(0).Addr(0x13000).U32(6).U8(0).U8(0);
+        asyncConsole.U8(OpPublish).U8(1).U8(1).U8(0);
+        asyncConsole.U8(OpRing).U8(1).U8(1);
+        asyncConsole.U8(OpDesc).U8(1).U8(0).U8(0).Addr(0x14000).U32(64).U8(2).U8(0);
+        asyncConsole.U8(OpPublish).U8(1).U8(0).U8(0);
+        asyncConsole.U8(OpRing).U8(1).U8(0);
+
+        var asyncHostile = new SeedWriter();
+        asyncHostile.U8(OpSetup).U8(0).U8(SetupBindAsync);
+        BlockRequest(asyncHostile, 0, type: 1, sector: 31, data: 0x11000, length: 1024, ring: true);
+        asyncHostile.U8(OpAvailIdx).U8(0).U8(0).U16(1000);
+        asyncHostile.U8(OpRing).U8(0).U8(0);             // the device thread finds the ring broken: NEEDS_RESET
+        asyncHostile.U8(OpBindAsync).U8(0).U8(0);        // refused: not in the setup phase
+        asyncHostile.U8(0).U8(0).U8(0);                  // reset: the queue is synchronous again
+        asyncHostile.U8(OpRing).U8(0).U8(0);             // the thread wakes and does nothing
+        asyncHostile.U8(OpSetup).U8(1).U8(0);            // console without the asynchronous transport
+        asyncHostile.U8(OpBindAsync).U8(1).U8(1);        // after DRIVER_OK: refused
+
         return [("blk-write-read", rw.ToArray()), ("blk-split-header", split.ToArray()), ("blk-indirect", indirect.ToArray()),
-            ("console-tx-rx", console.ToArray()), ("hostile-idx-and-ring", hostile.ToArray())];
+            ("console-tx-rx", console.ToArray()), ("hostile-idx-and-ring", hostile.ToArray()),
+            ("async-blk-write-read", asyncBlock.ToArray()), ("async-console-tx-rx", asyncConsole.ToArray()), ("async-hostile-ring-and-binds", asyncHostile.ToArray())];
     }
 
-    /// <summary>[header R 16][data R or W][status W 1] in descriptors 3k..3k+2 of the block queue, published and notified.</summary>
-    private static void BlockRequest(SeedWriter w, byte k, byte type, byte sector, ulong data, uint length)
+    /// <summary>[header R 16][data R or W][status W 1] in descriptors 3k..3k+2 of the block queue, published and notified (or its doorbell rung).</summary>
+    private static void BlockRequest(SeedWriter w, byte k, byte type, byte sector, ulong data, uint length, bool ring = false)
     {
         byte d = (byte)(3 * k);
         ulong header = 0x10000 + 0x100UL * k, status = 0x12000 + 0x10UL * k;
@@ -160,7 +189,7 @@ public static class SeedCorpus
         w.U8(OpDesc).U8(0).U8(0).U8((byte)(d + 1)).Addr(data).U32(length).U8((byte)(type == 1 ? 1 : 3)).U8((byte)(d + 2));
         w.U8(OpDesc).U8(0).U8(0).U8((byte)(d + 2)).Addr(status).U32(1).U8(2).U8(0);
         w.U8(OpPublish).U8(0).U8(0).U8(d);
-        w.U8(OpNotify).U8(0).U8(0);
+        w.U8(ring ? OpRing : OpNotify).U8(0).U8(0);
     }
 
     private static List<(string, byte[])> Trap()
