@@ -7,7 +7,7 @@ namespace ParaVirt.Fuzz.Targets;
 public static class FuzzTargets
 {
     /// <summary>The targets' names, in the order of docs/fuzzing.md.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["pvimg", "hostcall", "virtio", "trap", "portio", "nvme"];
+    public static IReadOnlyList<string> Names { get; } = ["pvimg", "hostcall", "virtio", "trap", "portio", "nvme", "virtio-async"];
 
     /// <summary>Creates the target called <paramref name="name"/>.</summary>
     /// <exception cref="ArgumentException">No such target.</exception>
@@ -19,6 +19,7 @@ public static class FuzzTargets
         "trap" => new TrapEmulatorTarget(),
         "portio" => new PortIoTarget(),
         "nvme" => new NvmeTarget(),
+        "virtio-async" => new VirtioTarget(asyncTransport: true),
         _ => throw new ArgumentException($"unknown fuzz target '{name}' (known: {string.Join(", ", Names)})", nameof(name)),
     };
 }
