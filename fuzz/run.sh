@@ -4,7 +4,7 @@
 # Installs afl++ (Debian) and the SharpFuzz.CommandLine dotnet tool if missing, publishes the
 # driver into fuzz/.work/TARGET/bin, instruments the assemblies the target exercises, runs afl-fuzz
 # from fuzz/corpus/TARGET (resuming from earlier findings in fuzz/.work/TARGET/findings), then
-# prints executions and findings. Targets: pvimg hostcall virtio trap portio.
+# prints executions and findings. Targets: pvimg hostcall virtio trap portio nvme virtio-async.
 # FUZZ_REUSE_BIN=1 reuses an already instrumented driver (campaigns queued while the code changes).
 set -euo pipefail
 
@@ -22,7 +22,9 @@ case "$target" in
   virtio)   instrument=(ParaVirt.Virtio ParaVirt.Devices.Virtio ParaVirt.Core) ;;
   trap)     instrument=(ParaVirt.Cpu ParaVirt.Core ParaVirt.Devices.Emulated Iced) ;;
   portio)   instrument=(ParaVirt.Devices.Emulated ParaVirt.Core) ;;
-  *) echo "unknown target '$target' (pvimg hostcall virtio trap portio)" >&2; exit 2 ;;
+  nvme)     instrument=(ParaVirt.Devices.Emulated ParaVirt.Core) ;;
+  virtio-async) instrument=(ParaVirt.Virtio ParaVirt.Devices.Virtio ParaVirt.Core) ;;
+  *) echo "unknown target '$target' (pvimg hostcall virtio trap portio nvme virtio-async)" >&2; exit 2 ;;
 esac
 
 if ! command -v afl-fuzz >/dev/null; then

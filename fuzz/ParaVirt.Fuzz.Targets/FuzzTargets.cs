@@ -3,11 +3,11 @@ using System.Collections.Generic;
 
 namespace ParaVirt.Fuzz.Targets;
 
-/// <summary>The five targets by name (docs/fuzzing.md).</summary>
+/// <summary>The targets by name (docs/fuzzing.md).</summary>
 public static class FuzzTargets
 {
     /// <summary>The targets' names, in the order of docs/fuzzing.md.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["pvimg", "hostcall", "virtio", "trap", "portio"];
+    public static IReadOnlyList<string> Names { get; } = ["pvimg", "hostcall", "virtio", "trap", "portio", "nvme", "virtio-async"];
 
     /// <summary>Creates the target called <paramref name="name"/>.</summary>
     /// <exception cref="ArgumentException">No such target.</exception>
@@ -18,6 +18,8 @@ public static class FuzzTargets
         "virtio" => new VirtioTarget(),
         "trap" => new TrapEmulatorTarget(),
         "portio" => new PortIoTarget(),
+        "nvme" => new NvmeTarget(),
+        "virtio-async" => new VirtioTarget(asyncTransport: true),
         _ => throw new ArgumentException($"unknown fuzz target '{name}' (known: {string.Join(", ", Names)})", nameof(name)),
     };
 }

@@ -21,8 +21,10 @@ public static class SeedCorpus
         "pvimg" => PvImage(),
         "hostcall" => HostCall(),
         "virtio" => Virtio(),
+        "virtio-async" => VirtioAsync(),
         "trap" => Trap(),
         "portio" => PortIo(),
+        "nvme" => Nvme(),
         _ => throw new ArgumentException($"unknown fuzz target '{target}'", nameof(target)),
     };
 
@@ -94,7 +96,8 @@ public static class SeedCorpus
     }
 
     // --- virtio: op codes of VirtioTarget.Step ---
-    private const byte OpNotify = 4, OpPoke = 5, OpDesc = 6, OpPublish = 7, OpHeader = 8, OpReadConfig = 9, OpDeviceInfo = 10, OpAvailIdx = 11, OpSetup = 12;
+    private const byte OpNotify = 4, OpPoke = 5, OpDesc = 6, OpPublish = 7, OpHeader = 8, OpReadConfig = 9, OpDeviceInfo = 10, OpAvailIdx = 11, OpSetup = 12, OpBindAsync = 14, OpRing = 15;
+    private const byte SetupBindAsync = 2; // OpSetup flag: bind every queue to the asynchronous transport
 
     private static List<(string, byte[])> Virtio()
     {
@@ -150,8 +153,99 @@ public static class SeedCorpus
             ("console-tx-rx", console.ToArray()), ("hostile-idx-and-ring", hostile.ToArray())];
     }
 
-    /// <summary>[header R 16][data R or W][status W 1] in descriptors 3k..3k+2 of the block queue, published and notified.</summary>
-    private static void BlockRequest(SeedWriter w, byte k, byte type, byte sector, ulong data, uint length)
+    /// <summary>virtio-async: the virtio seeds, and seeds that bind queues with hypercall 25 and ring their doorbells.</summary>
+    private static List<(string, byte[])> VirtioAsync()
+    {
+        List<(string, byte[])> seeds = Virtio();
+        // The asynchronous transport: hypercall 25 binds the queues during setup, the doorbell runs the device thread.
+        var asyncBlock = new SeedWriter();
+        asyncBlock.U8(OpSetup).U8(0).U8(SetupBindAsync);
+        BlockRequest(asyncBlock, 0, type: 1, sector: 5, data: 0x11000, length: 2048, ring: true);
+        BlockRequest(asyncBlock, 1, type: 0, sector: 5, data: 0x13000, length: 2048, ring: true);
+
+        var asyncConsole = new SeedWriter();
+        asyncConsole.U8(OpSetup).U8(1).U8(SetupBindAsync);
+        asyncConsole.U8(OpPoke).Addr(0x13000).U8(6).Bytes("async\n"u8.ToArray());
+        asyncConsole.U8(OpDesc).U8(1).U8(1).U8(0).Addr(0x13000).U32(6).U8(0).U8(0);
+        asyncConsole.U8(OpPublish).U8(1).U8(1).U8(0);
+        asyncConsole.U8(OpRing).U8(1).U8(1);
+        asyncConsole.U8(OpDesc).U8(1).U8(0).U8(0).Addr(0x14000).U32(64).U8(2).U8(0);
+        asyncConsole.U8(OpPublish).U8(1).U8(0).U8(0);
+        asyncConsole.U8(OpRing).U8(1).U8(0);
+
+        var asyncHostile = new SeedWriter();
+        asyncHostile.U8(OpSetup).U8(0).U8(SetupBindAsync);
+        BlockRequest(asyncHostile, 0, type: 1, sector: 31, data: 0x11000, length: 1024, ring: true);
+        asyncHostile.U8(OpAvailIdx).U8(0).U8(0).U16(1000);
+        asyncHostile.U8(OpRing).U8(0).U8(0);             // the device thread finds the ring broken: NEEDS_RESET
+        asyncHostile.U8(OpBindAsync).U8(0).U8(0);        // refused: not in the setup phase
+        asyncHostile.U8(0).U8(0).U8(0);                  // reset: the queue is synchronous again
+        asyncHostile.U8(OpRing).U8(0).U8(0);             // the thread wakes and does nothing
+        asyncHostile.U8(OpSetup).U8(1).U8(0);            // console without the asynchronous transport
+        asyncHostile.U8(OpBindAsync).U8(1).U8(1);        // after DRIVER_OK: refused
+
+        seeds.AddRange([("async-blk-write-read", asyncBlock.ToArray()), ("async-console-tx-rx", asyncConsole.ToArray()), ("async-hostile-ring-and-binds", asyncHostile.ToArray())]);
+        return seeds;
+    }
+
+    // --- nvme: op codes of NvmeTarget.Step ---
+    private const byte NvRegWrite32 = 0, NvRegRead = 2, NvDoorbell = 3, NvEntry = 5, NvBringUp = 6, NvRaw = 7;
+    private const byte NvCc = 4, NvCsts = 5; // register selectors (NvmeTarget.Registers)
+
+    private static List<(string, byte[])> Nvme()
+    {
+        var rw = new SeedWriter();
+        rw.U8(NvBringUp).U8(0);
+        NvmeIo(rw, slot: 0, opcode: 1, cid: 1, lba: 2, blocks: 4, prp1: 0x10000);
+        rw.U8(NvDoorbell).U8(1).U8(1);                 // SQ 1 tail 1
+        NvmeIo(rw, slot: 1, opcode: 2, cid: 2, lba: 2, blocks: 4, prp1: 0x11000);
+        rw.U8(NvDoorbell).U8(1).U8(2);                 // SQ 1 tail 2
+        rw.U8(NvDoorbell).U8(0x81).U8(2);              // CQ 1 head 2
+        NvmeIo(rw, slot: 2, opcode: 0, cid: 3, lba: 0, blocks: 1, prp1: 0);
+        rw.U8(NvDoorbell).U8(1).U8(3);                 // a flush
+
+        var prps = new SeedWriter();
+        prps.U8(NvBringUp).U8(1);                      // completion queue with interrupts
+        prps.U8(NvEntry).U16((ushort)(0x4000 / 64)).U8(0).U8(2).U16(7).U8(0xFF).U64(0xF000_0000).Addr(0).U8(0).U8(7); // PRP1 outside memory
+        prps.U8(NvEntry).U16((ushort)(0x4040 / 64)).U8(0).U8(2).U16(8).Addr(0x10000).Addr(0x20000).U8(0).U8(23);      // a PRP list in the hole
+        prps.U8(NvEntry).U16((ushort)(0x4080 / 64)).U8(0).U8(1).U16(9).Addr(0x10000).Addr(0x15000).U8(0).U8(23);      // a PRP list in memory
+        prps.U8(NvDoorbell).U8(1).U8(3);
+
+        var hostile = new SeedWriter();
+        hostile.U8(NvBringUp).U8(0);
+        NvmeIo(hostile, slot: 0, opcode: 2, cid: 5, lba: 0, blocks: 1, prp1: 0x10000);
+        NvmeIo(hostile, slot: 1, opcode: 1, cid: 5, lba: 1, blocks: 1, prp1: 0x10000); // the same command ID
+        hostile.U8(NvDoorbell).U8(1).U8(2);
+        hostile.U8(NvDoorbell).U8(0x81).U8(5);         // CQ head past the entries posted: CFS
+        hostile.U8(NvRegWrite32).U8(NvCc).U32(0);      // reset
+        hostile.U8(NvBringUp).U8(0);
+        hostile.U8(NvDoorbell).U8(1).U8(16);           // SQ tail at the queue size: CFS
+        hostile.U8(NvBringUp).U8(0);
+        hostile.U8(NvDoorbell).U8(0xC1).U32(0xFFFF_FFFF); // CQ head far past the size: CFS
+        hostile.U8(NvBringUp).U8(0);
+        hostile.U8(NvDoorbell).U8(3).U8(1);            // a queue never created: CFS
+        hostile.U8(NvRegRead).U8(NvCsts).U8(0);
+
+        var registers = new SeedWriter();
+        for (byte r = 0; r < 11; r++)
+            registers.U8(NvRegRead).U8(r).U8(r);
+        registers.U8(NvRaw).U8(0x0 | 1).U16(0x1C).U64(0);     // 2-byte read of CSTS: stray
+        registers.U8(NvRaw).U8(0x8 | 7).U16(0x1000).U64(1);   // 8-byte doorbell write: stray
+        registers.U8(NvRegWrite32).U8(NvCc).U32(NvmeRegistersCcBadPageSize);
+        registers.U8(NvRegRead).U8(NvCsts).U8(0);
+
+        return [("bring-up-write-read-flush", rw.ToArray()), ("prps-outside-and-lists", prps.ToArray()),
+            ("hostile-cid-phase-doorbells", hostile.ToArray()), ("registers-and-strays", registers.ToArray())];
+    }
+
+    private const uint NvmeRegistersCcBadPageSize = 1u | 1u << 7 | 6u << 16 | 4u << 20; // EN with MPS = 1: enable fails
+
+    /// <summary>An NVM command in slot <paramref name="slot"/> of I/O submission queue 1 (at 0x4000), namespace 1.</summary>
+    private static void NvmeIo(SeedWriter w, int slot, byte opcode, ushort cid, byte lba, byte blocks, ulong prp1) =>
+        w.U8(NvEntry).U16((ushort)((0x4000 + 64 * slot) / 64)).U8(0).U8(opcode).U16(cid).Addr(prp1).Addr(0).U8(lba).U8((byte)(blocks - 1));
+
+    /// <summary>[header R 16][data R or W][status W 1] in descriptors 3k..3k+2 of the block queue, published and notified (or its doorbell rung).</summary>
+    private static void BlockRequest(SeedWriter w, byte k, byte type, byte sector, ulong data, uint length, bool ring = false)
     {
         byte d = (byte)(3 * k);
         ulong header = 0x10000 + 0x100UL * k, status = 0x12000 + 0x10UL * k;
@@ -160,7 +254,7 @@ public static class SeedCorpus
         w.U8(OpDesc).U8(0).U8(0).U8((byte)(d + 1)).Addr(data).U32(length).U8((byte)(type == 1 ? 1 : 3)).U8((byte)(d + 2));
         w.U8(OpDesc).U8(0).U8(0).U8((byte)(d + 2)).Addr(status).U32(1).U8(2).U8(0);
         w.U8(OpPublish).U8(0).U8(0).U8(d);
-        w.U8(OpNotify).U8(0).U8(0);
+        w.U8(ring ? OpRing : OpNotify).U8(0).U8(0);
     }
 
     private static List<(string, byte[])> Trap()

@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.IO.Pipelines;
+using System.Linq;
+using System.Threading;
 using ParaVirt.Abi;
 using ParaVirt.Abi.Virtio;
 using ParaVirt.Core.Console;
@@ -21,6 +23,12 @@ namespace ParaVirt.Fuzz.Targets;
 /// every chain taken is returned, and the used index in memory is the device's; the disk changes only
 /// in sectors that an OUT request among the chains returned by that notify names (read by
 /// <see cref="ChainModel"/> from memory before and after the notify).
+/// As <c>virtio-async</c> (<see cref="VirtioTarget(bool)"/> with true), the asynchronous transport
+/// too: any of the three queues may be given a device thread behind a
+/// <see cref="SteppedDoorbell"/> (on first use) and bound with hypercall 25
+/// (<see cref="Hypercall.VirtioBindAsyncQueue"/>); ringing its doorbell runs the thread's turns
+/// while the harness waits, and the same per-notify oracle holds for them, plus: the thread never
+/// faults, never ends, and its turns end (bounded work); an event is raised only on the queue's channel.
 /// </summary>
 /// <remarks>
 /// Input: a stream of ops (docs/fuzzing.md lists them): status, features, queue setup (the harness
@@ -35,7 +43,9 @@ public sealed class VirtioTarget : IFuzzTarget
     private const ulong HoleStart = 0x20000, HoleEnd = 0x24000, ViewEnd = 0x38000;
     private const byte CanaryByte = 0xC3;
     private const ulong DiskSectors = 32;
-    private const int OpCount = 14;
+    private readonly int _opCount; // 14 ops; 16 with the asynchronous transport's two
+    private const ushort DoorbellPortBase = 0x600;
+    private static readonly TimeSpan TurnLimit = TimeSpan.FromSeconds(30); // far beyond a 4 MiB turn: only a turn that never ends reaches it
 
     private readonly GuestMemory _physical = GuestMemory.Create(PhysicalSize);
     private readonly GuestMemory _view;
@@ -46,11 +56,22 @@ public sealed class VirtioTarget : IFuzzTarget
     private readonly byte[] _after;
     private readonly ChainModel _chains = new();
     private readonly Ring[] _rings = new Ring[3];
+    private readonly VirtioAsyncQueue?[] _async = new VirtioAsyncQueue?[3];
+    private readonly SteppedDoorbell?[] _bells = new SteppedDoorbell?[3];
+    private int _wrongChannelEvents;
+    private long _asyncCompleted;
     private static readonly byte[] ConsoleInput = CreateConsoleInput();
 
-    /// <summary>Creates the memory and the disk file once.</summary>
-    public VirtioTarget()
+    /// <summary>
+    /// Creates the memory and the disk file once. <paramref name="asyncTransport"/>: the target is
+    /// <c>virtio-async</c>, with the ops that give queues device threads, bind them (hypercall 25)
+    /// and ring their doorbells. A separate target, because its device threads make AFL's coverage
+    /// unstable (docs/fuzzing.md, "Limits"): the plain target stays thread-free.
+    /// </summary>
+    public VirtioTarget(bool asyncTransport = false)
     {
+        AsyncTransport = asyncTransport;
+        _opCount = asyncTransport ? 16 : 14;
         (ulong, ulong)[] ranges = [(0, HoleStart), (HoleEnd, ViewEnd - HoleEnd)];
         _view = _physical.Restrict(ranges);
         _shadow = _shadowPhysical.Restrict(ranges);
@@ -59,7 +80,13 @@ public sealed class VirtioTarget : IFuzzTarget
     }
 
     /// <inheritdoc/>
-    public string Name => "virtio";
+    public string Name => AsyncTransport ? "virtio-async" : "virtio";
+
+    /// <summary>Whether the asynchronous transport's ops are on (the <c>virtio-async</c> target).</summary>
+    public bool AsyncTransport { get; }
+
+    /// <summary>Turns the device threads took in the last run, and the chains they completed (tests check that seeds reach them).</summary>
+    public (long Turns, long Completed) LastRunDeviceThreads { get; private set; }
 
     private struct Ring
     {
@@ -94,17 +121,32 @@ public sealed class VirtioTarget : IFuzzTarget
         var console = new VirtioConsole(_view, new GuestConsole(null, pipe.Reader), maxQueueSize: 64);
         transport.Add(block);
         transport.Add(console);
+        Array.Clear(_async);
+        Array.Clear(_bells);
+        _wrongChannelEvents = 0;
+        _asyncCompleted = 0;
 
         var reader = new FuzzInput(input);
         int ops = 0;
-        while (!reader.End && ops++ < 10_000)
-            Step(ref reader, transport, block, console);
+        try
+        {
+            while (!reader.End && ops++ < 10_000)
+                Step(ref reader, transport, block, console);
+        }
+        finally
+        {
+            transport.Dispose(); // ends the device threads (their doorbells are disposed, each turn has ended)
+        }
+        LastRunDeviceThreads = (_async.Sum(q => q?.Turns ?? 0), _asyncCompleted);
+        foreach (VirtioAsyncQueue? queue in _async)
+            OracleViolationException.Check(queue is null || !queue.IsRunning, $"the device thread of device {queue?.Device.DeviceId} queue {queue?.Queue} did not end");
+        OracleViolationException.Check(_wrongChannelEvents == 0, "a device thread raised an event channel that is not its queue's");
         CheckCanary();
     }
 
     private void Step(ref FuzzInput reader, VirtioTransport transport, VirtioBlock block, VirtioConsole console)
     {
-        int op = reader.U8() % OpCount;
+        int op = reader.U8() % _opCount;
         switch (op)
         {
             case 0:
@@ -185,6 +227,21 @@ public sealed class VirtioTarget : IFuzzTarget
             case 12:
                 StandardSetup(transport, reader.U8() % 2u, reader.U8());
                 break;
+            case 14:
+            {
+                // Hypercall 25: the queue is given a device thread first (as a machine does at build time).
+                ulong dev = (ulong)(reader.U8() % 2);
+                ulong queue = reader.U8() % 2UL;
+                BindAsync(transport, dev, dev == 0 ? 0 : queue);
+                break;
+            }
+            case 15:
+            {
+                ulong dev = (ulong)(reader.U8() % 2);
+                ulong queue = reader.U8() % 2UL;
+                Notify(transport, block, console, dev, dev == 0 ? 0 : queue, doorbell: true);
+                break;
+            }
             default:
             {
                 var call = (Hypercall)((uint)Hypercall.VirtioDeviceCount + reader.U8() % 10u);
@@ -194,7 +251,37 @@ public sealed class VirtioTarget : IFuzzTarget
         }
     }
 
-    /// <summary>Negotiates every offered feature (or none: bit 0 of <paramref name="flags"/>), sets up each queue at fixed addresses with 16 entries, and sets DRIVER_OK.</summary>
+    /// <summary>
+    /// Gives queue <paramref name="queue"/> of device <paramref name="dev"/> a device thread behind a
+    /// <see cref="SteppedDoorbell"/> (once per input) and calls <see cref="Hypercall.VirtioBindAsyncQueue"/>.
+    /// </summary>
+    private void BindAsync(VirtioTransport transport, ulong dev, ulong queue)
+    {
+        int index = RingIndex(dev, queue);
+        if (_async[index] is null)
+        {
+            var bell = new SteppedDoorbell((ushort)(DoorbellPortBase + index));
+            uint channel = (uint)(index + 1);
+            _bells[index] = bell;
+            _async[index] = transport.AddAsyncQueue((int)dev, (int)queue, bell, channel, raised =>
+            {
+                if (raised != (int)channel)
+                    Interlocked.Increment(ref _wrongChannelEvents);
+            });
+        }
+        long r = Call(transport, Hypercall.VirtioBindAsyncQueue, dev, queue);
+        if (r >= 0)
+        {
+            OracleViolationException.Check(VirtioAsyncBinding.Port(r) == _bells[index]!.Port && VirtioAsyncBinding.Channel(r) == _async[index]!.Channel,
+                $"hypercall 25 answered port {VirtioAsyncBinding.Port(r)} channel {VirtioAsyncBinding.Channel(r)} for device {dev} queue {queue}");
+        }
+    }
+
+    /// <summary>
+    /// Negotiates every offered feature (or none: bit 0 of <paramref name="flags"/>), sets up each
+    /// queue at fixed addresses with 16 entries, binds each queue to the asynchronous transport when
+    /// bit 1 is set, and sets DRIVER_OK.
+    /// </summary>
     private void StandardSetup(VirtioTransport transport, ulong dev, byte flags)
     {
         Call(transport, Hypercall.VirtioSetStatus, dev, 0);
@@ -213,12 +300,21 @@ public sealed class VirtioTarget : IFuzzTarget
             ulong basis = 0x1000 + (ulong)RingIndex(dev, queue) * 0x1000;
             if (Call(transport, Hypercall.VirtioSetupQueue, dev, queue, basis, basis + 0x400, basis + 0x800, 16) == 0)
                 _rings[RingIndex(dev, queue)] = new Ring { Ready = true, Desc = basis, Avail = basis + 0x400, Used = basis + 0x800, Size = 16 };
+            if ((flags & 2) != 0 && AsyncTransport)
+                BindAsync(transport, dev, queue);
         }
         Call(transport, Hypercall.VirtioSetStatus, dev, FeaturesOk | VirtioDeviceStatus.DriverOk);
     }
 
-    private void Notify(VirtioTransport transport, VirtioBlock block, VirtioConsole console, ulong dev, ulong queueIndex)
+    /// <summary>
+    /// A notify hypercall, or with <paramref name="doorbell"/> a ring of the queue's doorbell and the
+    /// device thread's turns (nothing when the queue has no device thread), under the per-notify oracle.
+    /// </summary>
+    private void Notify(VirtioTransport transport, VirtioBlock block, VirtioConsole console, ulong dev, ulong queueIndex, bool doorbell = false)
     {
+        VirtioAsyncQueue? async = null;
+        if (doorbell && (dev > 1 || (async = _async[RingIndex(dev, queueIndex)]) is null))
+            return;
         VirtioDevice? device = dev == 0 ? block : dev == 1 ? console : null;
         SplitVirtqueue? queue = device is not null && queueIndex < (ulong)device.QueueCount ? device.GetQueue((int)queueIndex) : null;
         ushort nextAvail = 0, nextUsed = 0, available = 0;
@@ -234,7 +330,7 @@ public sealed class VirtioTarget : IFuzzTarget
                 CopyToShadow();
         }
 
-        long result = Call(transport, Hypercall.VirtioNotify, dev, queueIndex);
+        long result = doorbell ? RingAndServe(async!, RingIndex(dev, queueIndex)) : Call(transport, Hypercall.VirtioNotify, dev, queueIndex);
 
         if (observed)
         {
@@ -248,7 +344,9 @@ public sealed class VirtioTarget : IFuzzTarget
                 _view.TryRead(ring.Used + 2, out ushort usedIdx);
                 OracleViolationException.Check(usedIdx == queue.NextUsed, $"used->idx is {usedIdx} in memory but the device returned up to {queue.NextUsed}");
             }
-            if (result >= 0)
+            if (doorbell)
+                _asyncCompleted += completed;
+            if (result >= 0 && !doorbell)
                 OracleViolationException.Check(result == completed || queue.Error != VirtqueueError.None,
                     $"notify returned {result} but the queue completed {completed} chains");
             if (dev == 0)
@@ -258,6 +356,17 @@ public sealed class VirtioTarget : IFuzzTarget
         {
             CheckDiskUnchanged();
         }
+    }
+
+    /// <summary>Rings the queue's doorbell and waits until its device thread is idle again; the thread must neither fault nor end nor work without end.</summary>
+    private long RingAndServe(VirtioAsyncQueue async, int index)
+    {
+        bool idle = _bells[index]!.RingAndWaitUntilIdle(TurnLimit, () => async.IsRunning);
+        OracleViolationException.Check(async.Faults == 0, $"the device thread of device {async.Device.DeviceId} queue {async.Queue} caught an exception (a host bug)");
+        OracleViolationException.Check(idle, async.IsRunning
+            ? $"the device thread of device {async.Device.DeviceId} queue {async.Queue} did not finish its turns within {TurnLimit.TotalSeconds} s"
+            : $"the device thread of device {async.Device.DeviceId} queue {async.Queue} ended while the VM runs");
+        return 0;
     }
 
     private void CheckDisk(in Ring ring, ushort firstUsed, ushort completed)

@@ -30,7 +30,8 @@ namespace ParaVirt.Vmm;
 /// virtualization (trap-and-emulate) is handed the PIT and RTC, on the same clock;</item>
 /// <item>para mode: the virtio transport with virtio-console (device 0) and, with a disk,
 /// virtio-blk (device 1), then the caller's devices (<see cref="WithVirtioDevice"/>) in the order
-/// given, no ports open; CPU virtualization's paravirtual replacements;</item>
+/// given, no ports open but the asynchronous transport's doorbells (virtio-blk-async,
+/// <see cref="WithAsyncConsole"/>); CPU virtualization's paravirtual replacements;</item>
 /// <item>the disk's device is the mode's default or the <see cref="DiskInterface"/> given to
 /// <see cref="WithDisk(DiskImage, DiskInterface)"/>; each mode has one attach method with one arm per device;</item>
 /// <item>no mode: a bare machine, the standard hypercalls only, for engine-level work.</item>
@@ -64,6 +65,7 @@ public sealed class MachineBuilder
     private PvImage? _image;
     private ulong _stackSize = ImageLoader.DefaultStackSize;
     private readonly List<Func<GuestMemory, VirtioDevice>> _virtioDevices = [];
+    private bool _asyncConsole;
 
     private MachineBuilder(IHypervisor engine) => _engine = engine;
 
@@ -153,6 +155,21 @@ public sealed class MachineBuilder
         return this;
     }
 
+    /// <summary>
+    /// Para mode: virtio-console's transmit queue gets the asynchronous transport too, a doorbell on
+    /// <see cref="AsyncConsoleDoorbellPort"/> served by a device thread that raises
+    /// <see cref="AsyncConsoleEventChannel"/>. The driver chooses it at open (hypercall 25); until
+    /// then, and after a reset, the synchronous transport serves the same queue.
+    /// </summary>
+    /// <example><code>
+    /// builder.WithMode(VirtualizationMode.Para).WithAsyncConsole().WithCommandLine("console 65536 console=async");
+    /// </code></example>
+    public MachineBuilder WithAsyncConsole(bool enabled = true)
+    {
+        _asyncConsole = enabled;
+        return this;
+    }
+
     /// <summary>Replaces the platform's open ports (full mode: the PC devices' ports; otherwise none): accesses to other ports trap.</summary>
     public MachineBuilder WithOpenPorts(IReadOnlyList<ushort> ports)
     {
@@ -190,7 +207,8 @@ public sealed class MachineBuilder
     public MachineBuilder WithImage(string path) => WithImage(PvImageReader.ReadFile(path));
 
     /// <summary>Creates the VM, its platform, its CPU virtualization, and loads the image.</summary>
-    /// <exception cref="InvalidOperationException">A disk without a mode (the mode decides the disk device), a disk interface of the other mode, or a virtio device outside para mode.</exception>
+    /// <exception cref="InvalidOperationException">A disk without a mode (the mode decides the disk device), a disk interface of the other mode, or a virtio device or an asynchronous console outside para mode.</exception>
+    /// <exception cref="NotSupportedException">virtio-blk-async or an asynchronous console on an engine without doorbells.</exception>
     /// <exception cref="InvalidImageException">The image does not fit this machine's RAM.</exception>
     public Machine Build()
     {
@@ -198,13 +216,15 @@ public sealed class MachineBuilder
         bool ataDisk = diskInterface is DiskInterface.AtaPio or DiskInterface.IdeDma;
         if (_virtioDevices.Count > 0 && _mode != VirtualizationMode.Para)
             throw new InvalidOperationException("virtio devices need para mode (the virtio transport is para mode's)");
+        if (_asyncConsole && _mode != VirtualizationMode.Para)
+            throw new InvalidOperationException("an asynchronous console needs para mode (it is virtio-console's transmit queue)");
         var options = new VmOptions
         {
             MemorySize = _memorySize,
             PrivateMemorySize = _privateMemorySize,
             ConsoleOutput = _consoleOutput,
             ConsoleInput = _consoleInput,
-            OpenPorts = WithDoorbellPort(_openPorts ?? (_mode == VirtualizationMode.Full ? LegacyPlatform.PortsFor(withDisk: ataDisk, withBusMaster: diskInterface == DiskInterface.IdeDma) : Array.Empty<ushort>()), diskInterface),
+            OpenPorts = WithDoorbellPorts(_openPorts ?? (_mode == VirtualizationMode.Full ? LegacyPlatform.PortsFor(withDisk: ataDisk, withBusMaster: diskInterface == DiskInterface.IdeDma) : Array.Empty<ushort>()), diskInterface),
             NullHypercallValue = _nullHypercallValue,
         };
         var vm = new VirtualMachine(_engine, options);
@@ -215,6 +235,7 @@ public sealed class MachineBuilder
             VirtualCpu? cpu = null;
             NvmeController? nvme = null;
             ParaVirt.Mmu.Para.ParaMmu? paraMmu = null;
+            int diskDevice = -1;
             if (_mode is { } mode)
             {
                 // One clock is the VM's system time: the PIT counts on it, so CPU virtualization knows its deadlines.
@@ -228,13 +249,16 @@ public sealed class MachineBuilder
                 {
                     virtio = VirtioTransport.Attach(vm);
                     virtio.Add(new VirtioConsole(vm.WritableMemory, vm.Console));
+                    diskDevice = virtio.Devices.Count;
                     AttachParaModeDisk(virtio, vm, diskInterface);
                     foreach (Func<GuestMemory, VirtioDevice> create in _virtioDevices)
                         virtio.Add(create(virtio.Memory) ?? throw new InvalidOperationException("a virtio device factory returned null"));
                 }
                 cpu = CpuVirtualization.Attach(vm, mode, clock, legacy?.Pit, legacy?.Rtc);
                 if (diskInterface == DiskInterface.VirtioBlkAsync)
-                    AttachAsyncQueue(virtio!, vm, cpu);
+                    virtio!.AttachAsyncQueue(vm, diskDevice, VirtioBlock.RequestQueue, VirtioTransport.DoorbellPortBase, AsyncDiskEventChannel, cpu.Raise, cpu.RegisterEventSource);
+                if (_asyncConsole)
+                    virtio!.AttachAsyncQueue(vm, ConsoleDevice, (int)ParaVirt.Abi.Virtio.VirtioConsoleConfig.TransmitQueue, AsyncConsoleDoorbellPort, AsyncConsoleEventChannel, cpu.Raise, cpu.RegisterEventSource);
                 // Device interrupt lines into CPU virtualization (full mode: vector 0x20 + line
                 // through the guest's virtual IDT, when the guest has interrupts on). Not event
                 // sources: both devices complete inside the guest's own access, so their line is
@@ -301,21 +325,30 @@ public sealed class MachineBuilder
     /// <summary>The event channel of virtio-blk-async's request queue (the first device channel).</summary>
     public const uint AsyncDiskEventChannel = (uint)ParaVirt.Abi.EventChannel.FirstDevice;
 
-    /// <summary>
-    /// virtio-blk-async: the request queue of virtio-blk (device 1) is served by a device thread
-    /// behind an ioeventfd doorbell on <see cref="VirtioTransport.DoorbellPortBase"/>, raising
-    /// <see cref="AsyncDiskEventChannel"/>. The driver chooses it at open (hypercall 25); until then,
-    /// the synchronous transport serves the same device.
-    /// </summary>
-    private static void AttachAsyncQueue(VirtioTransport virtio, VirtualMachine vm, VirtualCpu cpu) =>
-        virtio.AttachAsyncQueue(vm, virtio.Devices.Count - 1, VirtioBlock.RequestQueue, VirtioTransport.DoorbellPortBase, AsyncDiskEventChannel, cpu.Raise, cpu.RegisterEventSource);
+    /// <summary>The transport index of virtio-console in para mode.</summary>
+    public const int ConsoleDevice = 0;
 
-    /// <summary><paramref name="ports"/>, plus the doorbell port when the disk is virtio-blk-async (the guest's out must not fault).</summary>
-    private static IReadOnlyList<ushort> WithDoorbellPort(IReadOnlyList<ushort> ports, DiskInterface? diskInterface)
+    /// <summary>The event channel of the asynchronous console's transmit queue (<see cref="WithAsyncConsole"/>).</summary>
+    public const uint AsyncConsoleEventChannel = AsyncDiskEventChannel + 1;
+
+    /// <summary>The doorbell port of the asynchronous console's transmit queue (<see cref="WithAsyncConsole"/>); virtio-blk-async's is <see cref="VirtioTransport.DoorbellPortBase"/>.</summary>
+    public const ushort AsyncConsoleDoorbellPort = VirtioTransport.DoorbellPortBase + 1;
+
+    /// <summary>
+    /// <paramref name="ports"/>, plus the doorbell port of each queue on the asynchronous transport:
+    /// virtio-blk-async's request queue (<see cref="VirtioTransport.DoorbellPortBase"/>, served on
+    /// <see cref="AsyncDiskEventChannel"/>) and the asynchronous console's transmit queue (the
+    /// guest's out must not fault).
+    /// </summary>
+    private IReadOnlyList<ushort> WithDoorbellPorts(IReadOnlyList<ushort> ports, DiskInterface? diskInterface)
     {
-        if (diskInterface != DiskInterface.VirtioBlkAsync || ports.Contains(VirtioTransport.DoorbellPortBase))
+        var all = new List<ushort>(ports);
+        if (diskInterface == DiskInterface.VirtioBlkAsync && !all.Contains(VirtioTransport.DoorbellPortBase))
+            all.Add(VirtioTransport.DoorbellPortBase);
+        if (_asyncConsole && _mode == VirtualizationMode.Para && !all.Contains(AsyncConsoleDoorbellPort))
+            all.Add(AsyncConsoleDoorbellPort);
+        if (all.Count == ports.Count)
             return ports;
-        var all = new List<ushort>(ports) { VirtioTransport.DoorbellPortBase };
         all.Sort();
         return all;
     }

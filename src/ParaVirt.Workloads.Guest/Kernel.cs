@@ -24,7 +24,7 @@ public static unsafe class Kernel
         if (MemoryWorkloads.TryRun(name, operations, out exitCode))
             return exitCode;
         if (WorkloadCommandLine.Is(name, "console"))
-            return ConsoleWorkload.Run(operations);
+            return ConsoleWorkload.Run(operations, startInfo);
         if (WorkloadCommandLine.Is(name, "blk-write"))
             return BlockWorkload.Run(write: true, random: false, ParaVirt.Guest.Drivers.VirtioBlkDriver.QueueDepth, operations, disk);
         if (WorkloadCommandLine.Is(name, "blk-read"))
@@ -35,6 +35,8 @@ public static unsafe class Kernel
             return BlockWorkload.Run(write: false, random: true, queueDepth: 32, operations, disk);
         if (WorkloadCommandLine.Is(name, "hostile-prd"))
             return HostilePrdWorkload.Run();
+        if (WorkloadCommandLine.Is(name, "hostile-nvme"))
+            return HostileNvmeWorkload.Run();
         if (WorkloadCommandLine.Is(name, "hostile-desc-loop"))
             return HostileRingWorkload.Run(HostileRingWorkload.Corruption.DescriptorLoop);
         if (WorkloadCommandLine.Is(name, "hostile-avail-ahead"))

@@ -4,7 +4,7 @@ using ParaVirt.Abi;
 namespace Workloads;
 
 /// <summary>
-/// Parses the guest command line <c>"&lt;workload&gt; &lt;operations&gt; [disk=&lt;device&gt;] [wait=poll|block]"</c> from the
+/// Parses the guest command line <c>"&lt;workload&gt; &lt;operations&gt; [disk=&lt;device&gt;] [console=async] [wait=poll|block]"</c> from the
 /// start-info page (device names: <see cref="ParaVirt.Workloads.DiskWireName"/>).
 /// </summary>
 internal static unsafe class WorkloadCommandLine
@@ -51,6 +51,8 @@ internal static unsafe class WorkloadCommandLine
             var word = new ReadOnlySpan<byte>(text + start, i - start);
             if (Is(word, WaitOption.WaitBlock) || Is(word, WaitOption.WaitPoll))
                 continue; // how an asynchronous device is waited for (WaitOption)
+            if (Is(word, ConsoleWorkload.AsyncWord))
+                continue; // the console workload's virtio-console on the asynchronous transport
             if (!StartsWith(word, ParaVirt.Workloads.DiskWireName.Prefix) || word.Length == ParaVirt.Workloads.DiskWireName.Prefix.Length)
                 return false;
             disk = word.Slice(ParaVirt.Workloads.DiskWireName.Prefix.Length);

@@ -76,6 +76,13 @@ public static class WorkloadCatalog
         Disk = WorkloadDisk.Pattern,
     };
 
+    /// <summary>Full-only test workload (run with <c>disk=nvme</c>): the guest drives the NVMe controller with PRPs outside RAM, a reused command ID, a CQ head past the entries posted, doorbell values past the queue size and a doorbell of a queue that does not exist; expects the defined statuses and CSTS.CFS, a reset after each, then a verified read (not in <see cref="All"/>).</summary>
+    public static WorkloadDefinition HostileNvme { get; } = new(
+        "hostile-nvme", "run", 512, 512, 0, "drive NVMe with PRPs outside RAM, a reused command ID, phase confusion, doorbells past the queue size; expect the defined statuses and CSTS.CFS, then a good read")
+    {
+        Disk = WorkloadDisk.Pattern,
+    };
+
     /// <summary>The I/O workloads followed by the CPU and the memory workloads.</summary>
     public static IReadOnlyList<WorkloadDefinition> All { get; } = Merge();
 

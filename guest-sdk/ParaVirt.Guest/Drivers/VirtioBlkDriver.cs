@@ -45,8 +45,7 @@ public sealed unsafe class VirtioBlkDriver
     private readonly int* _freeSlots;              // stack of free slots
     private int _freeSlotCount;
     private int _awaitingDevice;                   // published, not yet completed by the device (synchronous transport)
-    private VirtioDoorbell _doorbell;              // null on the synchronous transport
-    private bool _eventIdx;
+    private VirtioAsyncQueueDriver _async;         // null on the synchronous transport
 
     private VirtioBlkDriver(VirtioDeviceDriver device, Virtqueue queue, ulong capacity)
     {
@@ -77,13 +76,13 @@ public sealed unsafe class VirtioBlkDriver
     public Virtqueue Queue => _queue;
 
     /// <summary>The transport chosen at <see cref="Open"/>.</summary>
-    public VirtioTransportMode Mode { get; private set; }
+    public VirtioTransportMode Mode => _async?.Mode ?? VirtioTransportMode.Hypercall;
 
     /// <summary>The asynchronous transport's doorbell (rings counted), or null.</summary>
-    public VirtioDoorbell Doorbell => _doorbell;
+    public VirtioDoorbell Doorbell => _async?.Doorbell;
 
     /// <summary>Times <see cref="WaitForCompletions"/> blocked in <c>SchedOp(block)</c>.</summary>
-    public long Blocks { get; private set; }
+    public long Blocks => _async?.Blocks ?? 0;
 
     /// <summary>
     /// Finds the first virtio-blk device, negotiates VERSION_1 (and FLUSH when offered; EVENT_IDX
@@ -113,8 +112,8 @@ public sealed unsafe class VirtioBlkDriver
         Virtqueue queue = Virtqueue.Create(RingSize);
         if ((s = device.SetupQueue(RequestQueue, queue)) < 0)
             return s;
-        VirtioDoorbell doorbell = null;
-        if (async && (s = device.BindAsync(RequestQueue, out doorbell)) < 0)
+        VirtioAsyncQueueDriver asyncQueue = null;
+        if (async && (s = VirtioAsyncQueueDriver.Bind(device, RequestQueue, queue, mode, out asyncQueue)) < 0)
         {
             device.Fail();
             return s;
@@ -124,12 +123,7 @@ public sealed unsafe class VirtioBlkDriver
             return s;
         if ((s = device.Start()) < 0)
             return s;
-        driver = new VirtioBlkDriver(device, queue, capacity)
-        {
-            Mode = mode,
-            _doorbell = doorbell,
-            _eventIdx = device.Has(VirtioFeatures.EventIdx),
-        };
+        driver = new VirtioBlkDriver(device, queue, capacity) { _async = asyncQueue };
         return DriverStatus.Ok;
     }
 
@@ -180,8 +174,12 @@ public sealed unsafe class VirtioBlkDriver
     /// </summary>
     public long Kick()
     {
-        if (_doorbell != null)
-            return KickAsync();
+        if (_async != null)
+        {
+            // The asynchronous doorbell (VirtioAsyncQueueDriver.Kick): no exit; completions come later.
+            _async.Kick();
+            return 0;
+        }
         _awaitingDevice += _queue.Publish();
         long total = 0;
         while (_awaitingDevice > 0)
@@ -198,28 +196,6 @@ public sealed unsafe class VirtioBlkDriver
     }
 
     /// <summary>
-    /// The asynchronous doorbell: publishes, and rings only if the device asked for it (spec
-    /// 2.7.10; a device thread still working on the queue will see the new chains when it re-reads
-    /// <c>avail-&gt;idx</c> after re-enabling notifications). No exit. Returns 0: completions come later.
-    /// </summary>
-    private long KickAsync()
-    {
-        if (Mode == VirtioTransportMode.AsyncPoll)
-        {
-            // No completion events while polling: used_event half the index space ahead cannot be
-            // crossed while at most QueueDepth requests are in flight.
-            if (_eventIdx)
-                _queue.SetUsedEvent((ushort)(_queue.LastUsed + 0x8000));
-            else
-                _queue.SetNoInterrupt(true);
-        }
-        int published = _queue.Publish();
-        if (published > 0 && _queue.DeviceWantsNotification(published, _eventIdx))
-            _doorbell.Ring();
-        return 0;
-    }
-
-    /// <summary>
     /// Waits until at least <paramref name="count"/> completions are in the used ring (at most the
     /// requests in flight). Synchronous transport: no wait (the device completed them in
     /// <see cref="Kick"/>). Asynchronous: polls the used ring, or, in
@@ -233,33 +209,9 @@ public sealed unsafe class VirtioBlkDriver
     {
         if (count > InFlight)
             count = InFlight;
-        if (_doorbell == null || count <= 0)
+        if (_async == null || count <= 0)
             return DriverStatus.Ok;
-        uint channel = _doorbell.Channel;
-        while (_queue.PendingUsed < count)
-        {
-            if (Mode == VirtioTransportMode.AsyncBlock)
-            {
-                // Ask for the event when used->idx passes the count-th pending request, then look
-                // again: the device may have passed it before it could see used_event (store then
-                // load: a full barrier between them).
-                _queue.SetUsedEvent((ushort)(_queue.LastUsed + count - 1));
-                VirtioBarrier.Full();
-                if (_queue.PendingUsed >= count)
-                    break;
-                Blocks++;
-                RawHypercall.Call(Hypercall.SchedOp, (ulong)SchedOp.Block, 0);
-            }
-            if (Events.TakeChannel(channel) && _queue.PendingUsed < count)
-            {
-                long status = _device.ReadStatus();
-                if (status < 0)
-                    return (int)status;
-                if ((status & VirtioDeviceStatus.DeviceNeedsReset) != 0)
-                    return DriverStatus.NeedsReset;
-            }
-        }
-        return DriverStatus.Ok;
+        return _async.WaitForUsed(count);
     }
 
     /// <summary>

@@ -20,6 +20,11 @@ namespace ParaVirt.Core.Console;
 /// is cancelled, and while a flush abandoned by a cancellation is still pending; the bytes of the
 /// write whose flush was abandoned count as dropped too. The write path allocates nothing per
 /// write: the wait uses one reusable event and one cached continuation.
+/// <para>Threads: writes come from the vCPU thread (the ConsoleWrite hypercall, the UART,
+/// virtio-console on the synchronous transport) and from a device thread (virtio-console's
+/// transmit queue on the asynchronous transport). A lock makes each write whole and in order: a
+/// <see cref="PipeWriter"/> takes one writer at a time. A writer waiting for the reader holds it;
+/// <see cref="CancelOutput"/> ends that wait without it.</para>
 /// </remarks>
 public sealed class GuestConsole
 {
@@ -27,6 +32,7 @@ public sealed class GuestConsole
     private readonly PipeReader? _input;
     private readonly ManualResetEventSlim _flushed = new(false);
     private readonly Action _onFlushed;
+    private readonly Lock _writeGate = new();
     private long _written, _dropped;
     private bool _readerGone;
     private int _cancelled;
@@ -83,9 +89,10 @@ public sealed class GuestConsole
     /// <summary>Accepts output again (a new run starts). Called on the thread that will run the vCPU.</summary>
     public void ResumeOutput() => Volatile.Write(ref _cancelled, 0);
 
-    /// <summary>Writes guest bytes. Called on the vCPU thread.</summary>
+    /// <summary>Writes guest bytes, whole and in order with other writers (the vCPU thread, a device thread).</summary>
     public void Write(ReadOnlySpan<byte> bytes)
     {
+        using Lock.Scope scope = _writeGate.EnterScope();
         if (_output is null || _readerGone || Volatile.Read(ref _cancelled) != 0 || !TryRetireAbandoned())
         {
             Drop(bytes.Length);
