@@ -41,7 +41,7 @@ internal static unsafe class ConsoleWorkload
         Measurement.Stop(operations);
         return s < 0 ? Report.Failure("uart write", s, WorkloadProtocol.ExitIoFailed) : WorkloadProtocol.ExitOk;
 #else
-        ParaVirt.Guest.Virtio.VirtioTransportMode mode = WaitOption.HasToken(info, AsyncWord)
+        ParaVirt.Guest.Virtio.VirtioTransportMode mode = WorkloadCommandLine.HasWord(info, AsyncWord)
             ? WaitOption.AsyncWait(info)
             : ParaVirt.Guest.Virtio.VirtioTransportMode.Hypercall;
         int s = VirtioConsoleDriver.Open(out VirtioConsoleDriver console, mode);

@@ -22,35 +22,8 @@ internal static unsafe class WaitOption
 
     /// <summary>The asynchronous mode the command line asks for.</summary>
     public static VirtioTransportMode AsyncWait(StartInfo* info) =>
-        HasToken(info, WaitBlock) ? VirtioTransportMode.AsyncBlock : VirtioTransportMode.AsyncPoll;
+        WorkloadCommandLine.HasWord(info, WaitBlock) ? VirtioTransportMode.AsyncBlock : VirtioTransportMode.AsyncPoll;
 
     /// <summary>Whether the command line asks to sleep until the device signals (<c>wait=block</c>).</summary>
-    public static bool Sleeps(StartInfo* info) => HasToken(info, WaitBlock);
-
-    /// <summary>Whether the space-separated command line holds <paramref name="token"/> as a whole word.</summary>
-    public static bool HasToken(StartInfo* info, string token)
-    {
-        if (info->CommandLine == 0)
-            return false;
-        byte* text = (byte*)info->CommandLine;
-        int length = (int)info->CommandLineLength;
-        int i = 0;
-        while (i < length)
-        {
-            while (i < length && text[i] == (byte)' ')
-                i++;
-            int start = i;
-            while (i < length && text[i] != (byte)' ')
-                i++;
-            if (i - start == token.Length)
-            {
-                bool same = true;
-                for (int k = 0; k < token.Length && same; k++)
-                    same = text[start + k] == token[k];
-                if (same)
-                    return true;
-            }
-        }
-        return false;
-    }
+    public static bool Sleeps(StartInfo* info) => WorkloadCommandLine.HasWord(info, WaitBlock);
 }

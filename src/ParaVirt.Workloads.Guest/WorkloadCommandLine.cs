@@ -39,16 +39,8 @@ internal static unsafe class WorkloadCommandLine
         if (operations <= 0)
             return false;
         // Optional words after the count: disk=<device>; anything else is refused.
-        while (i < length)
+        while (NextWord(text, length, ref i, out ReadOnlySpan<byte> word))
         {
-            while (i < length && text[i] == (byte)' ')
-                i++;
-            int start = i;
-            while (i < length && text[i] != (byte)' ')
-                i++;
-            if (i == start)
-                break;
-            var word = new ReadOnlySpan<byte>(text + start, i - start);
             if (Is(word, WaitOption.WaitBlock) || Is(word, WaitOption.WaitPoll))
                 continue; // how an asynchronous device is waited for (WaitOption)
             if (Is(word, ConsoleWorkload.AsyncWord))
@@ -58,6 +50,30 @@ internal static unsafe class WorkloadCommandLine
             disk = word.Slice(ParaVirt.Workloads.DiskWireName.Prefix.Length);
         }
         return true;
+    }
+
+    /// <summary>Whether the command line holds <paramref name="literal"/> as a whole word (anywhere).</summary>
+    public static bool HasWord(StartInfo* info, string literal)
+    {
+        if (info->CommandLine == 0)
+            return false;
+        int i = 0;
+        while (NextWord((byte*)info->CommandLine, (int)info->CommandLineLength, ref i, out ReadOnlySpan<byte> word))
+            if (Is(word, literal))
+                return true;
+        return false;
+    }
+
+    /// <summary>The next space-separated word at or after <paramref name="i"/> (which moves past it); false at the end.</summary>
+    private static bool NextWord(byte* text, int length, scoped ref int i, out ReadOnlySpan<byte> word)
+    {
+        while (i < length && text[i] == (byte)' ')
+            i++;
+        int start = i;
+        while (i < length && text[i] != (byte)' ')
+            i++;
+        word = new ReadOnlySpan<byte>(text + start, i - start);
+        return i > start;
     }
 
     private static bool StartsWith(ReadOnlySpan<byte> word, string prefix)
