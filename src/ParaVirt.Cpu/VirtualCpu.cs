@@ -149,6 +149,18 @@ public sealed unsafe class VirtualCpu : IResumeHook, IDisposable
     /// <inheritdoc/>
     public VmStopReason? BeforeResume(VirtualMachine vm, in VcpuExit exit, ref Registers registers)
     {
+        // Invariant (ordering): the guest counts as running, and an earlier kick is withdrawn,
+        // before the pending lines are looked at; so a line raised from another thread is either
+        // seen below or kicks the vCPU again (a kick before entry makes the entry exit at once),
+        // never neither. The withdrawn kick (a device thread's Raise during this exit, a deadline)
+        // asked for exactly what follows: lines published or delivered, timers polled; kept, it
+        // would end the next entry at once for nothing. A stop request is not lost: the run loop
+        // checks for one after this hook. The fence keeps both stores ahead of the loads of the
+        // lines (x86 may reorder a store with a later load); Raise orders its side with the
+        // interlocked OR before it reads the flag.
+        _kicker.GuestRunning = true;
+        vm.CancelKick();
+        Interlocked.MemoryBarrier();
         long now = _clock.NowNanoseconds;
         PollTimers(now);
         if (Mode == VirtualizationMode.Para)
@@ -176,7 +188,6 @@ public sealed unsafe class VirtualCpu : IResumeHook, IDisposable
         long next = NextDeadline();
         if (needPoll && next - now > PollIntervalNs)
             next = now + PollIntervalNs;
-        _kicker.GuestRunning = true;
         _kicker.Arm(next, now);
         return null;
     }
@@ -270,31 +281,27 @@ public sealed unsafe class VirtualCpu : IResumeHook, IDisposable
     /// </summary>
     internal void Wait(long until)
     {
+        // Invariant: the vCPU is in an exit handler until BeforeResume marks it running again; a
+        // line raised meanwhile is found by this loop or by BeforeResume, so it needs no kick (a
+        // kick here would only cost the next entry a spurious Interrupted exit).
         _kicker.GuestRunning = false;
-        try
+        while (true)
         {
-            while (true)
+            long now = _clock.NowNanoseconds;
+            PollTimers(now);
+            if (Volatile.Read(ref _pendingLines) != 0 || _vm.IsStopping || now >= until)
+                return;
+            long next = Math.Min(until, NextDeadline());
+            long remaining = next - now;
+            if (remaining > 2_000_000)
             {
-                long now = _clock.NowNanoseconds;
-                PollTimers(now);
-                if (Volatile.Read(ref _pendingLines) != 0 || _vm.IsStopping || now >= until)
-                    return;
-                long next = Math.Min(until, NextDeadline());
-                long remaining = next - now;
-                if (remaining > 2_000_000)
-                {
-                    _wake.Wait((int)Math.Min((remaining - 1_000_000) / 1_000_000, 10));
-                    _wake.Reset();
-                }
-                else if (remaining > 200_000)
-                    Thread.Yield();
-                else
-                    Thread.SpinWait(16);
+                _wake.Wait((int)Math.Min((remaining - 1_000_000) / 1_000_000, 10));
+                _wake.Reset();
             }
-        }
-        finally
-        {
-            _kicker.GuestRunning = true;
+            else if (remaining > 200_000)
+                Thread.Yield();
+            else
+                Thread.SpinWait(16);
         }
     }
 

@@ -407,6 +407,17 @@ internal sealed unsafe partial class KvmVcpu : IVcpuBackend, IVcpuMsrAccess, IGu
         }
     }
 
+    public void CancelKick()
+    {
+        // On the vCPU thread during a run, so kvm_run stays mapped: no lock. The signal of a kick
+        // already sent is consumed by its no-op handler outside KVM_RUN; immediate_exit is what
+        // would end the next entry at once. A Kick racing with this store either lands before it
+        // (withdrawn, its reason handled by the caller) or after it (kept).
+        KvmRun* run = _run;
+        if (run != null)
+            Volatile.Write(ref run->ImmediateExit, 0);
+    }
+
     public void ClearKick()
     {
         lock (_kickGate)

@@ -69,6 +69,14 @@ public interface IVcpuBackend : IDisposable
     /// <summary>Forgets a pending kick and the thread that ran the vCPU; called when a run starts and when it ends.</summary>
     void ClearKick();
 
+    /// <summary>
+    /// Withdraws a kick that arrived while the vCPU was out of the guest, before it re-enters
+    /// (thread-safe; a kick after this call still takes effect). Called when whatever the kick was
+    /// for has been handled on the way back in. An engine that cannot withdraw one keeps this
+    /// default: the kick then costs one spurious <see cref="Cpu.ExitReason.Interrupted"/> exit.
+    /// </summary>
+    void CancelKick() { }
+
     /// <summary>Reads a control register of the guest's (virtual) CPU state for diagnostics (0, 2, 3, 4).</summary>
     ulong ReadControlRegister(int index);
 

@@ -160,6 +160,13 @@ public sealed class VirtualMachine : IDisposable
     /// <summary>Makes vCPU 0 leave the guest soon with an Interrupted exit (from any thread); the run goes on.</summary>
     public void Kick() => _vcpu.Kick();
 
+    /// <summary>
+    /// Withdraws a kick that arrived while vCPU 0 was out of the guest (on the vCPU thread, before
+    /// it re-enters): for a resume hook that has just handled what the kick was for. A stop request
+    /// is never lost: the run loop checks for one after the hook, and a later kick still counts.
+    /// </summary>
+    public void CancelKick() => _vcpu.CancelKick();
+
     /// <summary>vCPU 0's engine-specific feature <typeparamref name="T"/> (for example KVM's MSR access), or null when the engine has none.</summary>
     public T? GetVcpuFeature<T>() where T : class => _vcpu as T;
 
