@@ -172,6 +172,16 @@ public sealed class CompareCommandTests
     }
 
     [Test]
+    public void Completion_interrupt_still_runs_the_workloads_without_a_disk()
+    {
+        if (!WorkloadRunner.IsAvailable(out string reason))
+            Assert.Ignore($"KVM is not usable here: {reason}");
+        (int code, string stdout, string stderr) = Invoke("--operations", "32", "--workload", "irq-mask", "--workload", "blk-read", "--completion", "interrupt");
+        Assert.That(code, Is.Zero, stderr);
+        Assert.That(stdout, Does.Contain("irq-mask").And.Contain("nvme+irq").And.Not.Contain("│ nvme  "));
+    }
+
+    [Test]
     public void Completion_is_refused_with_a_user_image_pair()
     {
         (int code, _, string stderr) = Invoke("--full-image", "/nonexistent/a.pvimg", "--para-image", "/nonexistent/b.pvimg", "--workload", "x", "--completion", "interrupt");

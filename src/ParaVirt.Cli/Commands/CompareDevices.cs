@@ -26,6 +26,11 @@ internal static class CompareDevices
     /// </summary>
     public static IEnumerable<CompareStep> Steps(WorkloadDefinition workload, VirtualizationMode mode, IReadOnlyList<DiskCompletion> completions)
     {
+        if (workload.Disk == WorkloadDisk.None)
+        {
+            yield return new CompareStep(workload, mode, null); // no disk to wait for: one run whatever the completions
+            yield break;
+        }
         foreach (DiskInterface? disk in For(workload, mode))
             foreach (DiskCompletion completion in completions)
                 if (completion == DiskCompletion.Poll || (disk is { } d && DiskDevices.CompletesAsynchronously(d)))
