@@ -120,7 +120,7 @@ public sealed class CallFrameTable
             _ = ReadPointer(ref p, (byte)(cie.Encoding & 0x0F));
             if (cie.HasAugmentationData)
             {
-                ulong skip = Uleb(ref p);
+                ulong skip = Leb128.ReadUnsigned(_section, ref p);
                 p += (int)skip;
             }
             if (!Execute(p, fde + 4 + (int)length, cie, pc, _fdes[best].Start, ref state, initial))
@@ -148,7 +148,7 @@ public sealed class CallFrameTable
                     advance = (ulong)low * cie.CodeAlignment;
                     break;
                 case 0x80:
-                    SetOffset(ref state, low, (long)Uleb(ref p) * cie.DataAlignment);
+                    SetOffset(ref state, low, (long)Leb128.ReadUnsigned(_section, ref p) * cie.DataAlignment);
                     continue;
                 case 0xC0:
                     Restore(ref state, low, initial);
@@ -162,12 +162,12 @@ public sealed class CallFrameTable
                     case 0x02: advance = _section[p++] * cie.CodeAlignment; break;
                     case 0x03: advance = BinaryPrimitives.ReadUInt16LittleEndian(_section.AsSpan(p)) * cie.CodeAlignment; p += 2; break;
                     case 0x04: advance = BinaryPrimitives.ReadUInt32LittleEndian(_section.AsSpan(p)) * cie.CodeAlignment; p += 4; break;
-                    case 0x05: { int reg = (int)Uleb(ref p); SetOffset(ref state, reg, (long)Uleb(ref p) * cie.DataAlignment); continue; }
+                    case 0x05: { int reg = (int)Leb128.ReadUnsigned(_section, ref p); SetOffset(ref state, reg, (long)Leb128.ReadUnsigned(_section, ref p) * cie.DataAlignment); continue; }
                     case 0x0A: saved.Push(state); continue;
                     case 0x0B: if (saved.Count == 0) return false; state = saved.Pop(); continue;
-                    case 0x0C: state.CfaRegister = (int)Uleb(ref p); state.CfaOffset = (long)Uleb(ref p); continue;
-                    case 0x0D: state.CfaRegister = (int)Uleb(ref p); continue;
-                    case 0x0E: state.CfaOffset = (long)Uleb(ref p); continue;
+                    case 0x0C: state.CfaRegister = (int)Leb128.ReadUnsigned(_section, ref p); state.CfaOffset = (long)Leb128.ReadUnsigned(_section, ref p); continue;
+                    case 0x0D: state.CfaRegister = (int)Leb128.ReadUnsigned(_section, ref p); continue;
+                    case 0x0E: state.CfaOffset = (long)Leb128.ReadUnsigned(_section, ref p); continue;
                     default: return false; // an instruction ilc does not write
                 }
             }
@@ -204,17 +204,17 @@ public sealed class CallFrameTable
             p++;
         string augmentation = System.Text.Encoding.ASCII.GetString(_section, augmentationStart, p - augmentationStart);
         p++;
-        ulong codeAlignment = Uleb(ref p);
-        long dataAlignment = Sleb(ref p);
+        ulong codeAlignment = Leb128.ReadUnsigned(_section, ref p);
+        long dataAlignment = Leb128.ReadSigned(_section, ref p);
         if (version == 1)
             p++;
         else
-            _ = Uleb(ref p);
+            _ = Leb128.ReadUnsigned(_section, ref p);
         byte encoding = 0; // DW_EH_PE_absptr
         bool hasData = augmentation.StartsWith('z');
         if (hasData)
         {
-            ulong length = Uleb(ref p);
+            ulong length = Leb128.ReadUnsigned(_section, ref p);
             int dataEnd = p + (int)length;
             for (int i = 1; i < augmentation.Length; i++)
             {
@@ -247,38 +247,6 @@ public sealed class CallFrameTable
             value += place; // DW_EH_PE_pcrel
         else if ((encoding & 0x70) != 0)
             throw new InvalidDataException($"pointer encoding 0x{encoding:x}");
-        return value;
-    }
-
-    private ulong Uleb(ref int p)
-    {
-        ulong value = 0;
-        for (int shift = 0; shift < 64; shift += 7)
-        {
-            byte b = _section[p++];
-            value |= (ulong)(b & 0x7F) << shift;
-            if ((b & 0x80) == 0)
-                return value;
-        }
-        throw new InvalidDataException("ULEB128 too long");
-    }
-
-    private long Sleb(ref int p)
-    {
-        long value = 0;
-        int shift = 0;
-        byte b;
-        do
-        {
-            if (shift >= 64)
-                throw new InvalidDataException("SLEB128 too long");
-            b = _section[p++];
-            value |= (long)(b & 0x7F) << shift;
-            shift += 7;
-        }
-        while ((b & 0x80) != 0);
-        if (shift < 64 && (b & 0x40) != 0)
-            value |= -1L << shift;
         return value;
     }
 

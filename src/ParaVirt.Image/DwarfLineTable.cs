@@ -113,9 +113,9 @@ public sealed class DwarfLineTable
         while (unit[p] != 0)
         {
             string name = CString(unit, ref p);
-            int dir = (int)Uleb(unit, ref p);
-            _ = Uleb(unit, ref p); // mtime
-            _ = Uleb(unit, ref p); // length
+            int dir = (int)Leb128.ReadUnsigned(unit, ref p);
+            _ = Leb128.ReadUnsigned(unit, ref p); // mtime
+            _ = Leb128.ReadUnsigned(unit, ref p); // length
             files.Add(dir > 0 && dir < directories.Count && !name.StartsWith('/') ? directories[dir] + "/" + name : name);
         }
         p = program;
@@ -137,7 +137,7 @@ public sealed class DwarfLineTable
             {
                 case 0: // extended
                 {
-                    ulong length = Uleb(unit, ref p);
+                    ulong length = Leb128.ReadUnsigned(unit, ref p);
                     if (length == 0 || length > (ulong)(unit.Length - p))
                         throw new InvalidDataException("bad extended opcode length");
                     int end = p + (int)length;
@@ -160,16 +160,16 @@ public sealed class DwarfLineTable
                     rows.Add(new Row(address, FileName(files, file), line, false));
                     break;
                 case 2: // advance_pc
-                    address += Uleb(unit, ref p) * minInstructionLength;
+                    address += Leb128.ReadUnsigned(unit, ref p) * minInstructionLength;
                     break;
                 case 3: // advance_line
-                    line += (int)Sleb(unit, ref p);
+                    line += (int)Leb128.ReadSigned(unit, ref p);
                     break;
                 case 4: // set_file
-                    file = (int)Uleb(unit, ref p);
+                    file = (int)Leb128.ReadUnsigned(unit, ref p);
                     break;
                 case 5: // set_column
-                    _ = Uleb(unit, ref p);
+                    _ = Leb128.ReadUnsigned(unit, ref p);
                     break;
                 case 6: // negate_stmt
                 case 7: // set_basic_block
@@ -186,7 +186,7 @@ public sealed class DwarfLineTable
                 default:
                     // An opcode this decoder does not know: skip its ULEB operands.
                     for (int i = 0; i < standardLengths[op - 1]; i++)
-                        _ = Uleb(unit, ref p);
+                        _ = Leb128.ReadUnsigned(unit, ref p);
                     break;
             }
         }
@@ -202,38 +202,6 @@ public sealed class DwarfLineTable
         string s = Encoding.UTF8.GetString(data.Slice(p, end));
         p += end + 1;
         return s;
-    }
-
-    private static ulong Uleb(ReadOnlySpan<byte> data, ref int p)
-    {
-        ulong value = 0;
-        for (int shift = 0; shift < 64; shift += 7)
-        {
-            byte b = data[p++];
-            value |= (ulong)(b & 0x7F) << shift;
-            if ((b & 0x80) == 0)
-                return value;
-        }
-        throw new InvalidDataException("ULEB128 too long");
-    }
-
-    private static long Sleb(ReadOnlySpan<byte> data, ref int p)
-    {
-        long value = 0;
-        int shift = 0;
-        byte b;
-        do
-        {
-            if (shift >= 64)
-                throw new InvalidDataException("SLEB128 too long");
-            b = data[p++];
-            value |= (long)(b & 0x7F) << shift;
-            shift += 7;
-        }
-        while ((b & 0x80) != 0);
-        if (shift < 64 && (b & 0x40) != 0)
-            value |= -1L << shift;
-        return value;
     }
 
     private readonly record struct Row(ulong Address, string File, int Line, bool EndSequence);
