@@ -128,13 +128,24 @@ public sealed unsafe class AtaPioDriver
         int s = WaitReady();
         if (s < 0)
             return s;
+        WriteTaskfile(command, lba, count);
+        return DriverStatus.Ok;
+    }
+
+    /// <summary>
+    /// The 28-bit LBA taskfile of a read or write on the master, one register per access as every
+    /// real driver writes it (6 exits): device/LBA 27:24, sector count (256 is written as 0), LBA
+    /// low, mid, high, then the command. Shared with <see cref="IdeDmaDriver"/>: the DMA commands
+    /// take the same registers.
+    /// </summary>
+    internal static void WriteTaskfile(byte command, uint lba, int count)
+    {
         Cpu.OutByte(DevicePort, (byte)(DeviceLbaMaster | ((lba >> 24) & 0x0F)));
         Cpu.OutByte(SectorCountPort, (byte)count);
         Cpu.OutByte(LbaLow, (byte)lba);
         Cpu.OutByte(LbaMid, (byte)(lba >> 8));
         Cpu.OutByte(LbaHigh, (byte)(lba >> 16));
         Cpu.OutByte(StatusCommand, command);
-        return DriverStatus.Ok;
     }
 
     /// <summary>Polls until BSY clears and DRDY is set.</summary>

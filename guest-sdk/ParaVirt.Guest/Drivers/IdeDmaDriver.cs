@@ -46,12 +46,9 @@ public sealed unsafe class IdeDmaDriver
     /// <summary>Status polls before <see cref="DriverStatus.Timeout"/>.</summary>
     public const int PollLimit = AtaPioDriver.PollLimit;
 
-    private const ushort ErrorPort = AtaRegisters.Error, SectorCountPort = AtaRegisters.SectorCount;
-    private const ushort LbaLow = AtaRegisters.LbaLow, LbaMid = AtaRegisters.LbaMid, LbaHigh = AtaRegisters.LbaHigh;
-    private const ushort DevicePort = AtaRegisters.Device, StatusCommand = AtaRegisters.Command;
+    private const ushort ErrorPort = AtaRegisters.Error, StatusCommand = AtaRegisters.Command;
     private const ushort BmCommand = IdeBusMasterRegisters.Command, BmStatus = IdeBusMasterRegisters.Status, BmTable = IdeBusMasterRegisters.PrdTableAddress;
     private const byte StatusBusy = AtaStatus.Busy, StatusDrq = AtaStatus.DataRequest, StatusError = AtaStatus.Error, StatusFault = AtaStatus.DeviceFault;
-    private const byte DeviceLbaMaster = AtaRegisters.DeviceLbaMaster;
 
     private readonly AtaPioDriver _ata = new();
     private uint* _table; // two PRD entries, 8 bytes each, in one page (never across 64 KiB)
@@ -152,12 +149,7 @@ public sealed unsafe class IdeDmaDriver
             _table[2] = (uint)(address + toBoundary);
             _table[3] = (bytes - toBoundary) | IdeBusMasterRegisters.PrdEndOfTable;
         }
-        Cpu.OutByte(DevicePort, (byte)(DeviceLbaMaster | ((lba >> 24) & 0x0F)));
-        Cpu.OutByte(SectorCountPort, (byte)count);
-        Cpu.OutByte(LbaLow, (byte)lba);
-        Cpu.OutByte(LbaMid, (byte)(lba >> 8));
-        Cpu.OutByte(LbaHigh, (byte)(lba >> 16));
-        Cpu.OutByte(StatusCommand, command);
+        AtaPioDriver.WriteTaskfile(command, lba, count);
         Cpu.OutByte(BmCommand, (byte)(direction | IdeBusMasterRegisters.CommandStart));
 #if !PARAVIRT_PARA
         if (_interrupts)
