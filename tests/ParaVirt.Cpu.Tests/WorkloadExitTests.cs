@@ -7,56 +7,30 @@ namespace ParaVirt.Cpu.Tests;
 /// The CPU workloads of the C# workloads guest (both images), run by the workload runner: exits per
 /// operation inside the measured window, exact where the design makes them exact.
 /// </summary>
-public class WorkloadExitTests
+public class WorkloadExitTests : KvmWorkloadFixture
 {
-    private static readonly WorkloadRunner Runner = new();
-
-    [SetUp]
-    public void RequireKvmAndImages()
-    {
-        if (!WorkloadRunner.IsAvailable(out string reason))
-            Assert.Ignore($"KVM is not usable here: {reason}");
-        try
-        {
-            WorkloadImages.Find(VirtualizationMode.Full);
-            WorkloadImages.Find(VirtualizationMode.Para);
-        }
-        catch (WorkloadException e)
-        {
-            Assert.Ignore(e.Message);
-        }
-    }
-
-    private static WorkloadResult Run(WorkloadDefinition workload, VirtualizationMode mode, long operations)
-    {
-        WorkloadResult r = Runner.Run(workload, mode, new WorkloadRunOptions { Operations = operations, Timeout = TimeSpan.FromMinutes(2) });
-        TestContext.Out.WriteLine($"{r.Workload} {r.Mode}: {r.Operations} ops, {r.Exits} exits ({string.Join(", ", r.ExitsByReason)}), {r.NsPerOp:F0} ns/op, verified {r.Verified} {r.Failure}");
-        Assert.That(r.Verified, Is.True, () => $"{r.Failure}\n{r.ConsoleTail}");
-        return r;
-    }
-
     [Test]
     public void IrqMaskIsTwoExitsPerOpInFullModeAndNoneInParaMode()
     {
-        Assert.That(Run(CpuWorkloadCatalog.IrqMask, VirtualizationMode.Full, 500).Exits, Is.EqualTo(2 * 500));
-        Assert.That(Run(CpuWorkloadCatalog.IrqMask, VirtualizationMode.Para, 500).Exits, Is.Zero);
+        Assert.That(RunVerified(CpuWorkloadCatalog.IrqMask, VirtualizationMode.Full, 500).Exits, Is.EqualTo(2 * 500));
+        Assert.That(RunVerified(CpuWorkloadCatalog.IrqMask, VirtualizationMode.Para, 500).Exits, Is.Zero);
     }
 
     [Test]
     public void ClockReadIsThreePortAccessesInFullModeAndNoExitInParaMode()
     {
-        Assert.That(Run(CpuWorkloadCatalog.ClockRead, VirtualizationMode.Full, 500).Exits, Is.EqualTo(3 * 500));
-        Assert.That(Run(CpuWorkloadCatalog.ClockRead, VirtualizationMode.Para, 500).Exits, Is.Zero);
+        Assert.That(RunVerified(CpuWorkloadCatalog.ClockRead, VirtualizationMode.Full, 500).Exits, Is.EqualTo(3 * 500));
+        Assert.That(RunVerified(CpuWorkloadCatalog.ClockRead, VirtualizationMode.Para, 500).Exits, Is.Zero);
     }
 
     [Test]
     public void TimerSleepIsAtLeastFourExitsInFullModeAndAtMostTwoInParaMode()
     {
-        WorkloadResult full = Run(CpuWorkloadCatalog.TimerSleep, VirtualizationMode.Full, 100);
+        WorkloadResult full = RunVerified(CpuWorkloadCatalog.TimerSleep, VirtualizationMode.Full, 100);
         // cli, 3 PIT writes, sti, hlt (the interrupt is delivered there), the handler's sti;iretq, cli.
         Assert.That(full.Exits - full.ExitsByReason.GetValueOrDefault("Interrupted"), Is.EqualTo(8 * 100));
         Assert.That(full.ExitsPerOperation, Is.GreaterThanOrEqualTo(4));
-        WorkloadResult para = Run(CpuWorkloadCatalog.TimerSleep, VirtualizationMode.Para, 100);
+        WorkloadResult para = RunVerified(CpuWorkloadCatalog.TimerSleep, VirtualizationMode.Para, 100);
         Assert.That(para.Exits, Is.LessThanOrEqualTo(2 * 100), "set_timer + block per sleep at most");
         Assert.That(para.ExitsByReason.GetValueOrDefault("Interrupted"), Is.Zero, "a sleeper keeps events masked: no deadline kicks");
     }
@@ -64,8 +38,8 @@ public class WorkloadExitTests
     [Test]
     public void MulticallIsThirtyTwoExitsInFullModeAndOneInParaMode()
     {
-        Assert.That(Run(CpuWorkloadCatalog.Multicall, VirtualizationMode.Full, 50).Exits, Is.EqualTo(32 * 50));
-        Assert.That(Run(CpuWorkloadCatalog.Multicall, VirtualizationMode.Para, 50).Exits, Is.EqualTo(50));
+        Assert.That(RunVerified(CpuWorkloadCatalog.Multicall, VirtualizationMode.Full, 50).Exits, Is.EqualTo(32 * 50));
+        Assert.That(RunVerified(CpuWorkloadCatalog.Multicall, VirtualizationMode.Para, 50).Exits, Is.EqualTo(50));
     }
 
     private static ParaVirt.Core.Engine.PlatformBehaviour Host => new ParaVirt.Kvm.KvmHypervisor().Behaviour;
@@ -75,7 +49,7 @@ public class WorkloadExitTests
     {
         if (!Host.CpuidTraps)
             Assert.Ignore($"runs where a CPL3 cpuid traps; on this {Host.CpuVendor} host the probe found it does not (see CpuidIsReportedNotVirtualizableInFullModeWhereItCannotTrap)");
-        WorkloadResult full = Run(CpuWorkloadCatalog.Cpuid, VirtualizationMode.Full, 100);
+        WorkloadResult full = RunVerified(CpuWorkloadCatalog.Cpuid, VirtualizationMode.Full, 100);
         Assert.That(full.HostLimitation, Is.Null);
         Assert.That(full.ExitCode, Is.Zero, "the guest read ParaVirtHV every time");
         Assert.That(full.Exits, Is.EqualTo(100));
@@ -87,7 +61,7 @@ public class WorkloadExitTests
     {
         if (Host.CpuidTraps)
             Assert.Ignore($"runs where a CPL3 cpuid cannot trap (seen on AMD EPYC under kvm_pvm); on this {Host.CpuVendor} host it traps (see CpuidIsOneTrapPerOpInFullModeWhereItTraps)");
-        WorkloadResult full = Run(CpuWorkloadCatalog.Cpuid, VirtualizationMode.Full, 100);
+        WorkloadResult full = RunVerified(CpuWorkloadCatalog.Cpuid, VirtualizationMode.Full, 100);
         Assert.That(full.HostLimitation, Does.Contain("cpuid does not trap").And.Contain(Host.NativeCpuidSignature));
         Assert.That(full.ExitCode, Is.EqualTo(WorkloadProtocol.ExitNotVirtualized), "the guest saw the outer hypervisor, as the probe predicted");
         Assert.That(full.Exits, Is.Zero, "nothing to trap");
@@ -96,7 +70,7 @@ public class WorkloadExitTests
     [Test]
     public void CpuidInParaModeNeverExitsAndReadsWhatTheProbeSaw()
     {
-        WorkloadResult para = Run(CpuWorkloadCatalog.Cpuid, VirtualizationMode.Para, 100);
+        WorkloadResult para = RunVerified(CpuWorkloadCatalog.Cpuid, VirtualizationMode.Para, 100);
         Assert.That(para.Exits, Is.Zero);
         if (Host.CpuidTableAnswers)
         {

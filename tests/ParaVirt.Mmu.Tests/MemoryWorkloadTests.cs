@@ -7,48 +7,22 @@ namespace ParaVirt.Mmu.Tests;
 /// The memory workloads of the C# workloads guest in para and full mode, run by the workload runner on KVM:
 /// verified by the guest, with exact exits per operation inside the measured window.
 /// </summary>
-public class MemoryWorkloadTests
+public class MemoryWorkloadTests : KvmWorkloadFixture
 {
-    private static readonly WorkloadRunner Runner = new();
-
-    [SetUp]
-    public void RequireKvmAndImages()
-    {
-        if (!WorkloadRunner.IsAvailable(out string reason))
-            Assert.Ignore($"KVM is not usable here: {reason}");
-        try
-        {
-            WorkloadImages.Find(VirtualizationMode.Para);
-            WorkloadImages.Find(VirtualizationMode.Full);
-        }
-        catch (WorkloadException e)
-        {
-            Assert.Ignore(e.Message);
-        }
-    }
-
-    private static WorkloadResult Run(WorkloadDefinition workload, VirtualizationMode mode, long operations)
-    {
-        WorkloadResult r = Runner.Run(workload, mode, new WorkloadRunOptions { Operations = operations, Timeout = TimeSpan.FromMinutes(2) });
-        TestContext.Out.WriteLine($"{r.Workload} {r.Mode}: {r.Operations} ops, {r.Exits} exits ({string.Join(", ", r.ExitsByReason)}), {r.NsPerOp:F0} ns/op, verified {r.Verified} {r.Failure}");
-        Assert.That(r.Verified, Is.True, () => $"{r.Failure}\n{r.ConsoleTail}");
-        return r;
-    }
-
     private static long Count(WorkloadResult r, string reason) =>
         r.ExitsByReason.Where(p => p.Key.ToString() == reason).Sum(p => p.Value);
 
     [Test]
     public void PageFaultIsOneTrapAndOneMmuUpdatePerPage()
     {
-        WorkloadResult r = Run(MemoryWorkloadCatalog.PageFault, VirtualizationMode.Para, 64);
+        WorkloadResult r = RunVerified(MemoryWorkloadCatalog.PageFault, VirtualizationMode.Para, 64);
         Assert.That((Count(r, "Trap"), Count(r, "Hypercall"), r.Exits), Is.EqualTo((64L, 64L, 128L)));
     }
 
     [Test]
     public void MapUnmapIsTwoBatchesPerSixtyFourPages()
     {
-        WorkloadResult r = Run(MemoryWorkloadCatalog.MapUnmap, VirtualizationMode.Para, 16);
+        WorkloadResult r = RunVerified(MemoryWorkloadCatalog.MapUnmap, VirtualizationMode.Para, 16);
         Assert.That((Count(r, "Hypercall"), r.Exits), Is.EqualTo((32L, 32L)));
         Assert.That(r.Exits / (16.0 * 64), Is.LessThanOrEqualTo(1.0 / 32), "target: at most 1/32 exit per page");
     }
@@ -56,14 +30,14 @@ public class MemoryWorkloadTests
     [Test]
     public void ProtectIsTwoBatchesPerSixtyFourPages()
     {
-        WorkloadResult r = Run(MemoryWorkloadCatalog.Protect, VirtualizationMode.Para, 16);
+        WorkloadResult r = RunVerified(MemoryWorkloadCatalog.Protect, VirtualizationMode.Para, 16);
         Assert.That((Count(r, "Hypercall"), r.Exits), Is.EqualTo((32L, 32L)));
     }
 
     [Test]
     public void ContextSwitchIsOneExitPerSwitch()
     {
-        WorkloadResult r = Run(MemoryWorkloadCatalog.ContextSwitch, VirtualizationMode.Para, 200);
+        WorkloadResult r = RunVerified(MemoryWorkloadCatalog.ContextSwitch, VirtualizationMode.Para, 200);
         Assert.That((Count(r, "Hypercall"), r.Exits), Is.EqualTo((200L, 200L)));
     }
 
@@ -72,7 +46,7 @@ public class MemoryWorkloadTests
     {
         // 3 commits creating the child's tables, 1 for the 512 copy updates, 1 switch to the child,
         // the write fault (a trap) and its one-update commit, 1 switch back, 1 teardown.
-        WorkloadResult r = Run(MemoryWorkloadCatalog.Fork, VirtualizationMode.Para, 4);
+        WorkloadResult r = RunVerified(MemoryWorkloadCatalog.Fork, VirtualizationMode.Para, 4);
         Assert.That((Count(r, "Hypercall"), Count(r, "Trap"), r.Exits), Is.EqualTo((32L, 4L, 36L)));
     }
 
@@ -86,14 +60,14 @@ public class MemoryWorkloadTests
     {
         // Reflected #PF, mov rax,cr2, the emulated PTE store, the hidden refill: 4 per page; the
         // first page's refill comes with its table's, one exit fewer.
-        WorkloadResult r = Run(MemoryWorkloadCatalog.PageFault, VirtualizationMode.Full, 16);
+        WorkloadResult r = RunVerified(MemoryWorkloadCatalog.PageFault, VirtualizationMode.Full, 16);
         Assert.That((Count(r, "Trap"), r.Exits), Is.EqualTo((63L, 63L)));
     }
 
     [Test]
     public void FullModeMapUnmapTrapsOnEveryTableStore()
     {
-        WorkloadResult r = Run(MemoryWorkloadCatalog.MapUnmap, VirtualizationMode.Full, 16);
+        WorkloadResult r = RunVerified(MemoryWorkloadCatalog.MapUnmap, VirtualizationMode.Full, 16);
         Assert.That((Count(r, "Trap"), r.Exits), Is.EqualTo((4032L, 4032L)));
         Assert.That(r.Exits / (16.0 * 64), Is.GreaterThanOrEqualTo(2.0), "full mode pays at least 2 exits per page");
     }
@@ -101,7 +75,7 @@ public class MemoryWorkloadTests
     [Test]
     public void FullModeProtectTrapsOnEveryTableStore()
     {
-        WorkloadResult r = Run(MemoryWorkloadCatalog.Protect, VirtualizationMode.Full, 16);
+        WorkloadResult r = RunVerified(MemoryWorkloadCatalog.Protect, VirtualizationMode.Full, 16);
         Assert.That((Count(r, "Trap"), r.Exits), Is.EqualTo((5952L, 5952L)));
     }
 
@@ -109,14 +83,14 @@ public class MemoryWorkloadTests
     public void FullModeContextSwitchIsOneCr3TrapPerSwitchOnceBothRootsAreCached()
     {
         // 16 mov cr3 traps, plus the hidden fills of the two touched pages in each address space.
-        WorkloadResult r = Run(MemoryWorkloadCatalog.ContextSwitch, VirtualizationMode.Full, 16);
+        WorkloadResult r = RunVerified(MemoryWorkloadCatalog.ContextSwitch, VirtualizationMode.Full, 16);
         Assert.That((Count(r, "Trap"), r.Exits), Is.EqualTo((20L, 20L)));
     }
 
     [Test]
     public void FullModeForkTrapsThousandsOfTimesPerCopy()
     {
-        WorkloadResult r = Run(MemoryWorkloadCatalog.Fork, VirtualizationMode.Full, 16);
+        WorkloadResult r = RunVerified(MemoryWorkloadCatalog.Fork, VirtualizationMode.Full, 16);
         Assert.That((Count(r, "Trap"), r.Exits), Is.EqualTo((41150L, 41150L)));
     }
 

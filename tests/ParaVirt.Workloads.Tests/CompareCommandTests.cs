@@ -11,24 +11,7 @@ namespace ParaVirt.Workloads.Tests;
 [NonParallelizable]
 public sealed class CompareCommandTests
 {
-    private static (int Code, string Out, string Err) Invoke(params string[] args)
-    {
-        TextWriter oldOut = Console.Out, oldErr = Console.Error;
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try
-        {
-            int code = Program.Main(["compare", .. args]);
-            return (code, stdout.ToString(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    private static (int Code, string Out, string Err) Invoke(params string[] args) => InProcessCompare.Invoke(args);
 
     [TestCase(new[] { "--bogus" }, "unknown option '--bogus'")]
     [TestCase(new[] { "--workload", "no-such-workload" }, "unknown workload 'no-such-workload' (known: console, blk-write, blk-read")]

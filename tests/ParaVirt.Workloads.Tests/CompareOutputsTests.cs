@@ -22,24 +22,7 @@ public sealed class CompareOutputsTests
     [TearDown]
     public void DeleteDirectory() => Directory.Delete(_directory, recursive: true);
 
-    private static (int Code, string Out, string Err) Invoke(params string[] args)
-    {
-        TextWriter oldOut = Console.Out, oldErr = Console.Error;
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try
-        {
-            int code = Program.Main(["compare", .. args]);
-            return (code, stdout.ToString(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    private static (int Code, string Out, string Err) Invoke(params string[] args) => InProcessCompare.Invoke(args);
 
     private static void AssertOneLine((int Code, string Out, string Err) result, int code, string message)
     {

@@ -1,8 +1,13 @@
+using System;
 using ParaVirt.Core.Machine;
+using ParaVirt.Workloads;
 
-namespace ParaVirt.Workloads.Tests;
+namespace ParaVirt.Testing;
 
-/// <summary>Base for tests that run workloads on KVM: ignored with the reason where KVM is unusable.</summary>
+/// <summary>
+/// Base for tests that run the workloads guest on KVM (linked into the test projects that do):
+/// ignored with the reason where KVM is unusable; each run's counts are written to the test log.
+/// </summary>
 public abstract class KvmWorkloadFixture
 {
     protected static readonly WorkloadRunner Runner = new();
@@ -26,6 +31,14 @@ public abstract class KvmWorkloadFixture
             Timeout = TimeSpan.FromMinutes(2),
         });
         TestContext.Out.WriteLine($"{result.Workload} {result.Mode} {result.Device} {result.Completion}: {result.Operations} ops, {result.Exits} exits ({string.Join(", ", result.ExitsByReason)}), {result.NsPerOp:F0} ns/op, verified {result.Verified} {result.Failure}");
+        return result;
+    }
+
+    /// <summary>Runs <paramref name="operations"/> operations and asserts the guest verified them.</summary>
+    protected static WorkloadResult RunVerified(WorkloadDefinition workload, VirtualizationMode mode, long operations)
+    {
+        WorkloadResult result = Run(workload, mode, operations);
+        Assert.That(result.Verified, Is.True, () => $"{result.Failure}\n{result.ConsoleTail}");
         return result;
     }
 
